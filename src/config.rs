@@ -1,0 +1,142 @@
+//! Settings shared by every subcommand: command-line flags with environment
+//! overrides (`GUICHET_*`), validated into a [`Config`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use guichet_models::fetch::default_model;
+use guichet_models::{BertEmbedder, E5Embedder, Embedder, WeightMode};
+
+use crate::{Error, Result};
+
+/// Global options, accepted before or after any subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Folder holding the model files. `guichet models fetch` fills it; the
+    /// default is the repository's git-ignored `models/weights/`.
+    #[arg(
+        long,
+        env = "GUICHET_MODELS",
+        default_value = "models/weights",
+        global = true
+    )]
+    pub models_dir: PathBuf,
+
+    /// CPU threads for model inference (default: every core). Sets candle's
+    /// CANDLE_NUM_THREADS, which is read once, at the first model call.
+    #[arg(long, env = "GUICHET_THREADS", global = true)]
+    pub threads: Option<usize>,
+
+    /// Embedding model: `e5` (multilingual-e5-small, the French-capable
+    /// default), `minilm` (all-MiniLM-L6-v2, English only), the path of a
+    /// packed e5 `.bin` file, or a folder with config.json,
+    /// model.safetensors and tokenizer.json (any BERT-family model).
+    #[arg(
+        long,
+        env = "GUICHET_EMBEDDING_MODEL",
+        default_value = "e5",
+        global = true
+    )]
+    pub embedding_model: String,
+
+    /// How the e5 encoder runs its 4-bit weights: `f32` (dequantised once at
+    /// load, fastest on this class of CPU, see models/README.md) or `q4`
+    /// (int8 × int4 kernels, about 85 MB less memory).
+    #[arg(long, env = "GUICHET_E5_WEIGHTS", default_value = "f32", global = true)]
+    pub e5_weights: WeightMode,
+}
+
+/// Which embedding model to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmbeddingModel {
+    /// A packed multilingual-e5 file.
+    E5(PathBuf),
+    /// A BERT-family folder in safetensors.
+    Bert(PathBuf),
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Folder of model files.
+    pub models_dir: PathBuf,
+    /// Inference threads, if set.
+    pub threads: Option<usize>,
+    /// The embedding model.
+    pub embedding_model: EmbeddingModel,
+    /// e5 weight mode.
+    pub e5_weights: WeightMode,
+}
+
+impl Config {
+    /// Validates the global arguments.
+    pub fn from_args(args: &GlobalArgs) -> Result<Self> {
+        if args.threads == Some(0) {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        let embedding_model = resolve_embedding_model(&args.models_dir, &args.embedding_model)?;
+        Ok(Self {
+            models_dir: args.models_dir.clone(),
+            threads: args.threads,
+            embedding_model,
+            e5_weights: args.e5_weights,
+        })
+    }
+
+    /// Applies process-wide settings (inference threads). Call before any
+    /// model is used.
+    pub fn apply_threads(&self) {
+        if let Some(n) = self.threads {
+            // Read by candle when its thread pools start; no model call has
+            // happened yet, and no other thread reads the environment now.
+            std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+            std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        }
+    }
+
+    /// Loads the configured embedder.
+    pub fn load_embedder(&self) -> Result<Arc<dyn Embedder>> {
+        load_embedder(&self.embedding_model, self.e5_weights)
+    }
+}
+
+/// Turns `e5`, `minilm` or a path into an [`EmbeddingModel`].
+pub fn resolve_embedding_model(models_dir: &Path, spec: &str) -> Result<EmbeddingModel> {
+    if let Some(m) = default_model(spec) {
+        let path = m.main_path(models_dir);
+        return match spec {
+            "e5" => Ok(EmbeddingModel::E5(path)),
+            "minilm" => Ok(EmbeddingModel::Bert(path)),
+            _ => Err(Error::Usage(format!(
+                "{spec} is a generation model, not an embedding model"
+            ))),
+        };
+    }
+    let path = PathBuf::from(spec);
+    if path.is_dir() {
+        Ok(EmbeddingModel::Bert(path))
+    } else if path.is_file() {
+        Ok(EmbeddingModel::E5(path))
+    } else {
+        Err(Error::ModelNotFound { path })
+    }
+}
+
+/// Loads an embedder, with a clear message when its files are missing.
+pub fn load_embedder(model: &EmbeddingModel, mode: WeightMode) -> Result<Arc<dyn Embedder>> {
+    match model {
+        EmbeddingModel::E5(path) => {
+            if !path.exists() {
+                return Err(Error::ModelNotFound { path: path.clone() });
+            }
+            Ok(Arc::new(E5Embedder::load(path, mode)?))
+        }
+        EmbeddingModel::Bert(dir) => {
+            if !dir.join("model.safetensors").exists() {
+                return Err(Error::ModelNotFound { path: dir.clone() });
+            }
+            Ok(Arc::new(BertEmbedder::load(dir)?))
+        }
+    }
+}
