@@ -18,7 +18,7 @@ use rayon::prelude::*;
 #[inline(always)]
 fn fast_exp(x: f32) -> f32 {
     const SHIFTER: f32 = 12_582_912.0; // 1.5 · 2²³: adding it rounds to an integer
-    let x = x.max(-87.3).min(88.7);
+    let x = x.clamp(-87.3, 88.7);
     let n = (x * std::f32::consts::LOG2_E + SHIFTER) - SHIFTER;
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
     let p = 1.0
