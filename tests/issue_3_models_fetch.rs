@@ -32,35 +32,34 @@ fn fetch_twice_is_a_noop_and_recovers_deleted_or_altered_files() {
         "second fetch rewrote the file"
     );
 
-    // Altered: one byte flipped in the middle.
-    let mut bytes = fs::read(&file).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0xff;
-    fs::write(&file, &bytes).unwrap();
-    let (_, stdout, _) = run(guichet()
-        .args(["models", "list", "e5"])
-        .env("GUICHET_MODELS", dir.path()));
-    assert!(stdout.contains("CHECKSUM MISMATCH"), "{stdout}");
-    let (out, stdout, _) = fetch();
-    assert!(
-        out.status.success() && stdout.contains("installed"),
-        "{stdout}"
-    );
-
-    // Deleted.
-    fs::remove_file(&file).unwrap();
-    let (_, stdout, _) = run(guichet()
-        .args(["models", "list", "e5"])
-        .env("GUICHET_MODELS", dir.path()));
-    assert!(stdout.contains("missing"), "{stdout}");
-    let (out, stdout, _) = fetch();
-    assert!(
-        out.status.success() && stdout.contains("installed"),
-        "{stdout}"
-    );
-    let (_, stdout, _) = run(guichet()
-        .args(["models", "list", "e5"])
-        .env("GUICHET_MODELS", dir.path()));
+    let list = || {
+        run(guichet()
+            .args(["models", "list", "e5"])
+            .env("GUICHET_MODELS", dir.path()))
+        .1
+    };
+    let damaged: [(&str, &dyn Fn()); 2] = [
+        // Altered: one byte flipped in the middle.
+        ("CHECKSUM MISMATCH", &|| {
+            let mut bytes = fs::read(&file).unwrap();
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0xff;
+            fs::write(&file, &bytes).unwrap();
+        }),
+        // Deleted.
+        ("missing", &|| fs::remove_file(&file).unwrap()),
+    ];
+    for (listed_as, damage) in damaged {
+        damage();
+        let stdout = list();
+        assert!(stdout.contains(listed_as), "{stdout}");
+        let (out, stdout, _) = fetch();
+        assert!(
+            out.status.success() && stdout.contains("installed"),
+            "{stdout}"
+        );
+    }
+    let stdout = list();
     assert!(stdout.contains(" ok"), "{stdout}");
 
     // Nothing half-written or left behind.

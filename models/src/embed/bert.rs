@@ -157,16 +157,19 @@ impl Embedder for BertEmbedder {
     }
 
     fn embed(&self, texts: &[&str], kind: EmbedKind) -> Result<Vec<Vec<f32>>> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let contents = texts
-            .iter()
-            .map(|t| self.content_ids(t, kind))
-            .collect::<Result<Vec<_>>>()?;
-        let plan = windows::plan(&contents, self.max_tokens, self.bos, self.eos);
-        windows::embed_windows(&plan, texts.len(), self.dim, 32, 8192, |batch| {
-            self.forward(batch)
-        })
+        let framing = windows::Framing {
+            max_tokens: self.max_tokens,
+            bos: self.bos,
+            eos: self.eos,
+            dim: self.dim,
+            max_batch: 32,
+            max_padded_tokens: windows::DEFAULT_BATCH_TOKENS,
+        };
+        windows::embed_texts(
+            texts,
+            framing,
+            |t| self.content_ids(t, kind),
+            |batch| self.forward(batch),
+        )
     }
 }

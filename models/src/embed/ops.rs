@@ -212,6 +212,17 @@ mod tests {
         sum * 2.0 / std::f64::consts::PI.sqrt()
     }
 
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
     #[test]
     fn masked_softmax_matches_candle_with_a_bias() {
         let dev = Device::Cpu;
@@ -224,28 +235,14 @@ mod tests {
             .unwrap();
         let reference =
             candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&bias).unwrap()).unwrap();
-        let diff = (ours - reference)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&ours, &reference);
         assert!(diff < 1e-6, "{diff}");
     }
 
     #[test]
     fn gelu_matches_candle() {
         let x = Tensor::randn(0f32, 3.0, (64, 100), &Device::Cpu).unwrap();
-        let diff = (gelu_erf(&x).unwrap() - x.gelu_erf().unwrap())
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&gelu_erf(&x).unwrap(), &x.gelu_erf().unwrap());
         assert!(diff < 1e-5, "{diff}");
     }
 }

@@ -117,6 +117,60 @@ where
     Ok(sums)
 }
 
+/// Padded positions per forward pass by default. Smaller batches keep the
+/// activations (tokens × 1,536 floats in e5's feed-forward) within the CPU
+/// caches: on 2 cores, 2,048 gave 7.4 passages/s against 6.6 for 8,192 and
+/// 6.4 for 512, with 300 MB less memory (models/README.md).
+pub const DEFAULT_BATCH_TOKENS: usize = 2048;
+
+/// How an encoder frames and batches its inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct Framing {
+    /// Positions the encoder sees at once, special tokens included.
+    pub max_tokens: usize,
+    /// Token opening each window.
+    pub bos: u32,
+    /// Token closing each window.
+    pub eos: u32,
+    /// Output dimension.
+    pub dim: usize,
+    /// Windows per forward pass, at most.
+    pub max_batch: usize,
+    /// Padded positions per forward pass, at most.
+    pub max_padded_tokens: usize,
+}
+
+/// The whole [`Embedder::embed`](super::Embedder::embed) of an encoder:
+/// tokenise each text with `content_ids`, cut into framed windows, run
+/// `forward` on length-sorted batches, pool and normalise.
+pub fn embed_texts<T, F>(
+    texts: &[&str],
+    framing: Framing,
+    content_ids: T,
+    forward: F,
+) -> Result<Vec<Vec<f32>>>
+where
+    T: Fn(&str) -> Result<Vec<u32>>,
+    F: FnMut(&[&Window]) -> Result<Vec<Vec<f32>>>,
+{
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let contents = texts
+        .iter()
+        .map(|t| content_ids(t))
+        .collect::<Result<Vec<_>>>()?;
+    let windows = plan(&contents, framing.max_tokens, framing.bos, framing.eos);
+    embed_windows(
+        &windows,
+        texts.len(),
+        framing.dim,
+        framing.max_batch,
+        framing.max_padded_tokens,
+        forward,
+    )
+}
+
 /// Scales `v` to unit length (a zero vector stays zero).
 pub fn l2_normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);

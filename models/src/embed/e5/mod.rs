@@ -87,12 +87,6 @@ struct Layer {
     ffn_norm: LayerNorm,
 }
 
-/// Padded positions per forward pass. Smaller batches keep the activations
-/// (tokens × 1,536 floats in the feed-forward) within the CPU caches: on 2
-/// cores, 2,048 gave 7.4 passages/s against 6.6 for 8,192 and 6.4 for 512,
-/// with 300 MB less memory (models/README.md).
-pub const DEFAULT_BATCH_TOKENS: usize = 2048;
-
 /// The default French-capable embedder. See the module docs.
 pub struct E5Embedder {
     id: String,
@@ -201,7 +195,7 @@ impl E5Embedder {
             layers,
             device,
             max_batch: 32,
-            max_padded_tokens: DEFAULT_BATCH_TOKENS,
+            max_padded_tokens: windows::DEFAULT_BATCH_TOKENS,
         })
     }
 
@@ -307,25 +301,18 @@ impl Embedder for E5Embedder {
     }
 
     fn embed(&self, texts: &[&str], kind: EmbedKind) -> Result<Vec<Vec<f32>>> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let contents = texts
-            .iter()
-            .map(|t| self.prefixed_ids(t, kind))
-            .collect::<Result<Vec<_>>>()?;
-        let plan = windows::plan(
-            &contents,
-            self.hyper.max_positions,
-            self.tokenizer.bos,
-            self.tokenizer.eos,
-        );
-        windows::embed_windows(
-            &plan,
-            texts.len(),
-            self.dim(),
-            self.max_batch,
-            self.max_padded_tokens,
+        let framing = windows::Framing {
+            max_tokens: self.hyper.max_positions,
+            bos: self.tokenizer.bos,
+            eos: self.tokenizer.eos,
+            dim: self.hyper.hidden,
+            max_batch: self.max_batch,
+            max_padded_tokens: self.max_padded_tokens,
+        };
+        windows::embed_texts(
+            texts,
+            framing,
+            |t| self.prefixed_ids(t, kind),
             |batch| self.forward(batch),
         )
     }
