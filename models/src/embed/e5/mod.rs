@@ -76,10 +76,50 @@ impl Linear {
     }
 }
 
+/// The query, key and value projections.
+enum Qkv {
+    /// One `(hidden, 3·hidden)` product instead of three (fewer, wider GEMM
+    /// calls), with the attention scale 1/√d folded into the query weights.
+    Fused { wt: Tensor, b: Tensor },
+    /// Three quantized products, the scale applied after.
+    Separate { q: Linear, k: Linear, v: Linear },
+}
+
+impl Qkv {
+    /// Scaled queries, keys and values, each `(batch, heads, len, head_dim)`.
+    fn forward(
+        &self,
+        x: &Tensor,
+        (b, len, heads, head_dim): (usize, usize, usize, usize),
+    ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        let split = |t: Tensor| -> candle_core::Result<Tensor> {
+            t.reshape((b, len, heads, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        match self {
+            Self::Fused { wt, b: bias } => {
+                let y = x.matmul(wt)?.broadcast_add(bias)?;
+                let y = y
+                    .reshape((b, len, 3, heads, head_dim))?
+                    .permute((2, 0, 3, 1, 4))?
+                    .contiguous()?;
+                Ok((y.get(0)?, y.get(1)?, y.get(2)?))
+            }
+            Self::Separate { q, k, v } => {
+                let scale = 1.0 / (head_dim as f64).sqrt();
+                Ok((
+                    split((q.forward(x)? * scale)?)?,
+                    split(k.forward(x)?)?,
+                    split(v.forward(x)?)?,
+                ))
+            }
+        }
+    }
+}
+
 struct Layer {
-    q: Linear,
-    k: Linear,
-    v: Linear,
+    qkv: Qkv,
     out: Linear,
     attn_norm: LayerNorm,
     up: Linear,
@@ -162,10 +202,26 @@ impl E5Embedder {
         };
         let mut layers = Vec::with_capacity(h.layers);
         for l in 0..h.layers {
+            let qkv = if quantized {
+                Qkv::Separate {
+                    q: linear(l, "q", hd, hd)?,
+                    k: linear(l, "k", hd, hd)?,
+                    v: linear(l, "v", hd, hd)?,
+                }
+            } else {
+                let scale = 1.0 / ((hd / h.heads) as f64).sqrt();
+                let w = |n: &str| -> Result<Tensor> {
+                    Ok(qtensor(&format!("l{l}.{n}.w"), hd, hd)?.dequantize(&device)?)
+                };
+                let bias = |n: &str| vec(&format!("l{l}.{n}.b"), hd);
+                let wt = Tensor::cat(&[(w("q")? * scale)?, w("k")?, w("v")?], 0)?
+                    .t()?
+                    .contiguous()?;
+                let b = Tensor::cat(&[(bias("q")? * scale)?, bias("k")?, bias("v")?], 0)?;
+                Qkv::Fused { wt, b }
+            };
             layers.push(Layer {
-                q: linear(l, "q", hd, hd)?,
-                k: linear(l, "k", hd, hd)?,
-                v: linear(l, "v", hd, hd)?,
+                qkv,
                 out: linear(l, "ao", hd, hd)?,
                 attn_norm: norm(&format!("l{l}.aln.w"), &format!("l{l}.aln.b"))?,
                 up: linear(l, "fi", ff, hd)?,
@@ -253,16 +309,8 @@ impl E5Embedder {
         let lens: Vec<usize> = batch.iter().map(|w| w.ids.len()).collect();
         let heads = h.heads;
         let head_dim = hidden / heads;
-        let scale = 1.0 / (head_dim as f64).sqrt();
-        let split = |t: Tensor| -> candle_core::Result<Tensor> {
-            t.reshape((b, len, heads, head_dim))?
-                .transpose(1, 2)?
-                .contiguous()
-        };
         for layer in &self.layers {
-            let q = split((layer.q.forward(&x)? * scale)?)?;
-            let k = split(layer.k.forward(&x)?)?;
-            let v = split(layer.v.forward(&x)?)?;
+            let (q, k, v) = layer.qkv.forward(&x, (b, len, heads, head_dim))?;
             let scores = q.matmul(&k.t()?)?;
             let probs = ops::masked_softmax(&scores, &lens)?;
             let ctx = probs
