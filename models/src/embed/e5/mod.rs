@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Tensor};
+use candle_core::{Device, Module, Tensor};
 use candle_nn::LayerNorm;
 
 pub use format::{E5File, Hyper, StoredDType};
@@ -281,24 +281,15 @@ impl E5Embedder {
     fn forward(&self, batch: &[&Window]) -> Result<Vec<Vec<f32>>> {
         let h = self.hyper;
         let (b, hidden) = (batch.len(), h.hidden);
-        let len = batch.iter().map(|w| w.ids.len()).max().unwrap_or(0);
+        let padded = windows::pad(batch, self.tokenizer.pad, &self.device)?;
+        let len = padded.len;
         if len > h.max_positions {
             return Err(Error::Unsupported(format!(
                 "window of {len} tokens exceeds {}",
                 h.max_positions
             )));
         }
-        let mut ids = Vec::with_capacity(b * len);
-        let mut mask = Vec::with_capacity(b * len);
-        for w in batch {
-            ids.extend_from_slice(&w.ids);
-            ids.extend(std::iter::repeat_n(self.tokenizer.pad, len - w.ids.len()));
-            mask.extend(std::iter::repeat_n(1f32, w.ids.len()));
-            mask.extend(std::iter::repeat_n(0f32, len - w.ids.len()));
-        }
-        let dev = &self.device;
-        let ids = Tensor::from_vec(ids, b * len, dev)?;
-        let mask = Tensor::from_vec(mask, (b, len), dev)?;
+        let ids = padded.ids.flatten_all()?;
         let x = self.word.embedding(&ids)?.reshape((b, len, hidden))?;
         let x = x
             .broadcast_add(&self.pos.narrow(0, 0, len)?)?
@@ -306,13 +297,13 @@ impl E5Embedder {
         let mut x = self.emb_norm.forward(&x.reshape((b * len, hidden))?)?;
         // Keys past each window's length are padding: the masked softmax
         // gives them zero weight without computing them.
-        let lens: Vec<usize> = batch.iter().map(|w| w.ids.len()).collect();
+        let lens = &padded.lens;
         let heads = h.heads;
         let head_dim = hidden / heads;
         for layer in &self.layers {
             let (q, k, v) = layer.qkv.forward(&x, (b, len, heads, head_dim))?;
             let scores = q.matmul(&k.t()?)?;
-            let probs = ops::masked_softmax(&scores, &lens)?;
+            let probs = ops::masked_softmax(&scores, lens)?;
             let ctx = probs
                 .matmul(&v)?
                 .transpose(1, 2)?
@@ -324,10 +315,7 @@ impl E5Embedder {
             x = layer.ffn_norm.forward(&(x + down)?)?;
         }
         let x = x.reshape((b, len, hidden))?;
-        let summed = x.broadcast_mul(&mask.unsqueeze(2)?)?.sum(1)?;
-        let counts = mask.sum_keepdim(1)?;
-        let mean = summed.broadcast_div(&counts)?.to_dtype(DType::F32)?;
-        Ok(mean.to_vec2::<f32>()?)
+        Ok(windows::masked_mean(&x, &padded.mask)?)
     }
 }
 
