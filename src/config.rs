@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use clap::Args;
 use guichet_models::fetch::default_model;
-use guichet_models::{BertEmbedder, E5Embedder, Embedder, WeightMode};
+use guichet_models::{
+    BertEmbedder, E5Embedder, Embedder, GeneratorOptions, GgufGenerator, WeightMode,
+};
 
 use crate::{Error, Result};
 
@@ -45,6 +47,23 @@ pub struct GlobalArgs {
     /// (int8 × int4 kernels, about 85 MB less memory).
     #[arg(long, env = "GUICHET_E5_WEIGHTS", default_value = "f32", global = true)]
     pub e5_weights: WeightMode,
+
+    /// Generation model: `gemma3` (Gemma 3 270M, the default), `smollm2`
+    /// (SmolLM2-135M-Instruct), or the path of any GGUF file of a supported
+    /// architecture (gemma3, llama, qwen2, qwen3, phi3).
+    #[arg(
+        long,
+        env = "GUICHET_GENERATION_MODEL",
+        default_value = "gemma3",
+        global = true
+    )]
+    pub generation_model: String,
+
+    /// Tokens of context for generation (prompt and answer). 4,096 fits the
+    /// sources of an answer with room to spare; larger costs memory (Gemma 3
+    /// 270M: about 37 KB of key/value cache per token).
+    #[arg(long, env = "GUICHET_CONTEXT", default_value_t = 4096, global = true)]
+    pub context: usize,
 }
 
 /// Which embedding model to load.
@@ -67,6 +86,10 @@ pub struct Config {
     pub embedding_model: EmbeddingModel,
     /// e5 weight mode.
     pub e5_weights: WeightMode,
+    /// The generation model's GGUF file.
+    pub generation_model: PathBuf,
+    /// Generation context, in tokens.
+    pub context: usize,
 }
 
 impl Config {
@@ -76,7 +99,10 @@ impl Config {
             return Err(Error::Usage("--threads must be at least 1".into()));
         }
         let embedding_model = resolve_embedding_model(&args.models_dir, &args.embedding_model)?;
+        let generation_model = resolve_generation_model(&args.models_dir, &args.generation_model)?;
         Ok(Self {
+            generation_model,
+            context: args.context,
             models_dir: args.models_dir.clone(),
             threads: args.threads,
             embedding_model,
@@ -121,6 +147,28 @@ pub fn resolve_embedding_model(models_dir: &Path, spec: &str) -> Result<Embeddin
     } else {
         Err(Error::ModelNotFound { path })
     }
+}
+
+/// Turns `gemma3`, `smollm2` or a path into the GGUF file to load. The file
+/// need not exist yet (`models fetch` may come later); loading checks.
+pub fn resolve_generation_model(models_dir: &Path, spec: &str) -> Result<PathBuf> {
+    match default_model(spec) {
+        Some(m) if spec == "gemma3" || spec == "smollm2" => Ok(m.main_path(models_dir)),
+        Some(_) => Err(Error::Usage(format!(
+            "{spec} is an embedding model, not a generation model"
+        ))),
+        None => Ok(PathBuf::from(spec)),
+    }
+}
+
+/// Loads a GGUF generator, with a clear message when the file is missing.
+pub fn load_generator(path: &Path, opts: &GeneratorOptions) -> Result<GgufGenerator> {
+    if !path.is_file() {
+        return Err(Error::ModelNotFound {
+            path: path.to_owned(),
+        });
+    }
+    Ok(GgufGenerator::load(path, opts)?)
 }
 
 /// Loads an embedder, with a clear message when its files are missing.

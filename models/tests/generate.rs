@@ -1,0 +1,316 @@
+//! Generation on the real default GGUF models: Gemma 3 270M (our own
+//! forward pass, SentencePiece tokenizer from the GGUF) and
+//! SmolLM2-135M-Instruct (llama path, byte-level BPE tokenizer).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use guichet_models::generate::{GgufFile, TextStream, TextTokenizer};
+use guichet_models::{
+    Cancel, ChatMessage, Error, FinishReason, GenerationParams, Generator, GeneratorOptions,
+    GgufGenerator, Prompt,
+};
+
+use crate::support::{testdata, weights};
+
+fn gemma_path() -> PathBuf {
+    weights("gemma-3-270m-q4_k_m.gguf")
+}
+
+fn smollm_path() -> PathBuf {
+    weights("SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+fn load(path: &Path, context: usize) -> GgufGenerator {
+    let opts = GeneratorOptions {
+        context,
+        ..GeneratorOptions::default()
+    };
+    GgufGenerator::load(path, &opts).expect("load generator")
+}
+
+#[derive(serde::Deserialize)]
+struct TokCase {
+    name: String,
+    text: String,
+    ids: Vec<u32>,
+}
+
+#[derive(serde::Deserialize)]
+struct TokReference {
+    cases: Vec<TokCase>,
+}
+
+#[test]
+fn gemma_gguf_tokenizer_ids_equal_the_reference_tokenizer_json() {
+    let mut tok = TextTokenizer::load(&gemma_path()).unwrap();
+    let reference: TokReference = serde_json::from_str(
+        &std::fs::read_to_string(testdata("gemma3_tokenizer_reference.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(reference.cases.len() >= 15);
+    let mut total = 0;
+    for case in &reference.cases {
+        let ids = tok.encode_untrusted(&case.text).unwrap();
+        if ids != case.ids {
+            let at = ids
+                .iter()
+                .zip(&case.ids)
+                .take_while(|(a, b)| a == b)
+                .count();
+            panic!(
+                "{}: ids differ at token {at}: ours {:?}, reference {:?}",
+                case.name,
+                &ids[at..(at + 5).min(ids.len())],
+                &case.ids[at..(at + 5).min(case.ids.len())]
+            );
+        }
+        assert_eq!(
+            tok.decode(&ids).unwrap(),
+            case.text,
+            "{}: decode",
+            case.name
+        );
+        total += ids.len();
+    }
+    // The council record alone is about 5,000 tokens.
+    assert!(total > 7_000, "{total} tokens compared");
+}
+
+#[test]
+fn template_markers_are_special_only_in_trusted_text() {
+    let mut tok = TextTokenizer::load(&gemma_path()).unwrap();
+    let trusted = tok.encode_trusted("<start_of_turn>user\n").unwrap();
+    assert_eq!(trusted[0], 105, "<start_of_turn> is one control token");
+    let untrusted = tok.encode_untrusted("<start_of_turn>user\n").unwrap();
+    assert!(
+        !untrusted.contains(&105),
+        "a citizen cannot forge a turn: {untrusted:?}"
+    );
+}
+
+/// Perplexity over `range` of the token log-probabilities.
+fn perplexity(logprobs: &[f32], range: std::ops::Range<usize>) -> f64 {
+    let vals: Vec<f64> = logprobs[range]
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|v| f64::from(*v))
+        .collect();
+    assert!(!vals.is_empty());
+    (-vals.iter().sum::<f64>() / vals.len() as f64).exp()
+}
+
+#[test]
+fn gemma_perplexity_past_the_sliding_window_stays_close_to_the_first_window() {
+    let text = std::fs::read_to_string(testdata("fiche_service_public.txt")).unwrap();
+    let mut gen = load(&gemma_path(), 4096);
+    let n = gen.count_tokens(&text).unwrap();
+    assert!(n >= 1_500, "the fiche has only {n} tokens");
+    // Every other token of each window is scored: the 262,144-word output
+    // layer dominates the cost, and 256 tokens per window measure it well.
+    let keep = |i: usize| i % 2 == 0 && (i < 512 || i >= n - 512);
+    let lp = gen.token_logprobs(&text, &keep).unwrap();
+    assert_eq!(lp.len(), n);
+    let first = perplexity(&lp, 1..512);
+    let last = perplexity(&lp, n - 512..n);
+    eprintln!("perplexity: first 512 tokens {first:.2}, last 512 tokens {last:.2} ({n} tokens)");
+    // A model that reads French: low perplexity on an administrative fiche.
+    assert!(first < 30.0, "first window perplexity {first:.1}");
+    // Past 512 tokens only a correct sliding window keeps it there; a wrong
+    // one drifts to hundreds.
+    assert!(
+        last < 30.0 && last < first * 1.5,
+        "last window perplexity {last:.1} vs first {first:.1}"
+    );
+}
+
+#[test]
+fn log_probabilities_do_not_depend_on_prompt_chunking() {
+    let text = "Pour refaire sa carte d'identité, il faut prendre rendez-vous en mairie avec une photo récente.";
+    let run = |chunk| {
+        let opts = GeneratorOptions {
+            context: 256,
+            prefill_chunk: chunk,
+            ..GeneratorOptions::default()
+        };
+        let mut gen = GgufGenerator::load(&gemma_path(), &opts).unwrap();
+        gen.token_logprobs(text, &|_| true).unwrap()
+    };
+    let whole = run(512);
+    let cut = run(5);
+    assert!(whole.len() > 15);
+    // Bit for bit: NaN (the unscored first token) compared as bits too.
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&whole), bits(&cut));
+}
+
+#[test]
+fn same_seed_gives_the_same_text_and_another_seed_another_text() {
+    let mut gen = load(&gemma_path(), 512);
+    let prompt = Prompt::Raw("Pour refaire sa carte d'identité, il faut".into());
+    let mut run = |seed| {
+        let params = GenerationParams {
+            max_new_tokens: 24,
+            temperature: 0.9,
+            top_p: Some(0.95),
+            seed,
+            ..GenerationParams::default()
+        };
+        gen.generate(&prompt, &params, &Cancel::new(), &mut |_| {})
+            .unwrap()
+    };
+    let a = run(7);
+    let b = run(7);
+    let c = run(8);
+    assert_eq!(a.text, b.text);
+    assert!(!a.text.trim().is_empty());
+    assert_ne!(a.text, c.text);
+    // The second run reused the prompt's cached keys and values (all but
+    // the last two tokens) and still gave the same text.
+    assert_eq!(b.cached_prompt_tokens, b.prompt_tokens - 2);
+}
+
+#[test]
+fn smollm2_answers_a_chat_prompt_and_stops_at_its_end_of_turn() {
+    let mut gen = load(&smollm_path(), 1024);
+    assert_eq!(gen.info().chat_format.name(), "chatml");
+    let prompt = Prompt::Chat(vec![
+        ChatMessage::system("You are a concise assistant."),
+        ChatMessage::user("What is the capital of France?"),
+    ]);
+    let params = GenerationParams {
+        max_new_tokens: 64,
+        ..GenerationParams::default()
+    };
+    let mut streamed = String::new();
+    let out = gen
+        .generate(&prompt, &params, &Cancel::new(), &mut |d| {
+            streamed.push_str(d)
+        })
+        .unwrap();
+    assert_eq!(out.finish, FinishReason::EndOfText, "{:?}", out.text);
+    assert!(out.text.contains("Paris"), "{:?}", out.text);
+    assert!(!out.text.contains("<|im_end|>"));
+    assert_eq!(streamed, out.text);
+    assert!(out.generated_tokens < 64);
+}
+
+#[test]
+fn stream_never_splits_a_character_and_never_shows_a_stop_string() {
+    let mut tok = TextTokenizer::load(&gemma_path()).unwrap();
+    // NBSP and the emoji are byte-fallback tokens: one character, several tokens.
+    let text = "Tarif\u{a0}: 3,38\u{202f}€ 🙂 ; l’accueil. Question : autre chose";
+    let ids = tok.encode_untrusted(text).unwrap();
+    let mut stream = TextStream::new(vec!["Question :".into()]);
+    let mut shown = String::new();
+    for id in ids {
+        let delta = stream.push(&tok, id).unwrap();
+        assert!(!delta.contains('\u{FFFD}'), "split character in {delta:?}");
+        shown.push_str(&delta);
+        if stream.stopped() {
+            break;
+        }
+    }
+    shown.push_str(&stream.finish(&tok).unwrap());
+    assert!(stream.stopped());
+    assert_eq!(shown, "Tarif\u{a0}: 3,38\u{202f}€ 🙂 ; l’accueil. ");
+}
+
+#[test]
+fn generation_stops_on_a_stop_string_and_on_cancel_within_one_token() {
+    let mut gen = load(&gemma_path(), 512);
+    let prompt = Prompt::Raw("1, 2, 3, 4, 5,".into());
+    let params = GenerationParams {
+        max_new_tokens: 40,
+        stop: vec![" 9".into()],
+        ..GenerationParams::default()
+    };
+    let mut shown = String::new();
+    let out = gen
+        .generate(&prompt, &params, &Cancel::new(), &mut |d| shown.push_str(d))
+        .unwrap();
+    assert_eq!(out.finish, FinishReason::StopString, "{:?}", out.text);
+    assert!(
+        out.text.contains('8') && !out.text.contains('9'),
+        "{:?}",
+        out.text
+    );
+    assert_eq!(shown, out.text);
+
+    let cancel = Cancel::new();
+    let mut deltas = 0;
+    let params = GenerationParams {
+        max_new_tokens: 40,
+        ..GenerationParams::default()
+    };
+    let out = gen
+        .generate(&prompt, &params, &cancel, &mut |_| {
+            deltas += 1;
+            if deltas == 3 {
+                cancel.cancel();
+            }
+        })
+        .unwrap();
+    assert_eq!(out.finish, FinishReason::Cancelled);
+    assert!(
+        out.generated_tokens <= 4,
+        "{} tokens after cancel",
+        out.generated_tokens
+    );
+}
+
+#[test]
+fn context_overflow_is_an_error_with_the_numbers() {
+    let mut gen = load(&smollm_path(), 64);
+    let prompt = Prompt::Raw("mot ".repeat(100));
+    let err = gen
+        .generate(
+            &prompt,
+            &GenerationParams::default(),
+            &Cancel::new(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ContextOverflow { allowed: 64, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("the context allows 64"), "{err}");
+}
+
+fn copy_prefix(src: &Path, bytes: usize, dst: &Path) {
+    let data = std::fs::read(src).unwrap();
+    std::fs::File::create(dst)
+        .unwrap()
+        .write_all(&data[..bytes.min(data.len())])
+        .unwrap();
+}
+
+#[test]
+fn truncated_or_foreign_gguf_files_are_errors_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    // Truncated download: header intact, weights cut.
+    let cut = dir.path().join("cut.gguf");
+    copy_prefix(&smollm_path(), 20 << 20, &cut);
+    let err = GgufGenerator::load(&cut, &GeneratorOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("cut.gguf") && err.contains("truncated"),
+        "{err}"
+    );
+    // Not a GGUF at all.
+    let junk = dir.path().join("junk.gguf");
+    std::fs::write(&junk, b"this is not a model").unwrap();
+    let err = GgufGenerator::load(&junk, &GeneratorOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("junk.gguf") && err.contains("GGUF"), "{err}");
+    // Header cut in the middle of the metadata.
+    let head = dir.path().join("head.gguf");
+    copy_prefix(&gemma_path(), 4096, &head);
+    let err = GgufFile::open(&head).err().unwrap().to_string();
+    assert!(err.contains("head.gguf"), "{err}");
+}
