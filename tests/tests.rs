@@ -5,4 +5,5 @@
 
 mod cli;
 mod issue_3_models_fetch;
+mod issue_4_generation;
 mod support;

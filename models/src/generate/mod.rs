@@ -122,6 +122,9 @@ pub struct GenerationParams {
     pub seed: u64,
     /// Generation ends before any of these strings, which are not shown.
     pub stop: Vec<String>,
+    /// Keep going past end-of-text tokens (benchmarks: a fixed number of
+    /// tokens, as llama-bench does).
+    pub ignore_eos: bool,
 }
 
 impl Default for GenerationParams {
@@ -135,6 +138,7 @@ impl Default for GenerationParams {
             repeat_window: 64,
             seed: 42,
             stop: Vec::new(),
+            ignore_eos: false,
         }
     }
 }
@@ -482,7 +486,7 @@ impl Generator for GgufGenerator {
                     }
                 }
             })?;
-            if self.tokenizer.stop_ids.contains(&next) {
+            if !params.ignore_eos && self.tokenizer.stop_ids.contains(&next) {
                 break FinishReason::EndOfText;
             }
             generated += 1;
