@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A decoder-only architecture with a loader in [`super::decoder`].
+/// A decoder-only architecture with a loader (`generate/decoder.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Architecture {
     /// Google Gemma 3 (text): sliding-window/global attention, QK norms,

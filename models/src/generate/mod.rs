@@ -9,7 +9,7 @@
 //! Loading reads `general.architecture` into the closed [`Architecture`]
 //! enum, rebuilds the tokenizer from the file, picks the chat format from the
 //! file's template (plain completion for base models) and loads one shared
-//! decoder implementation ([`decoder`]).
+//! decoder implementation (`decoder.rs`).
 
 pub mod arch;
 mod attention;
