@@ -64,6 +64,11 @@ pub struct GlobalArgs {
     /// 270M: about 37 KB of key/value cache per token).
     #[arg(long, env = "GUICHET_CONTEXT", default_value_t = 4096, global = true)]
     pub context: usize,
+
+    /// Folder of the knowledge base (SQLite database and vector index).
+    /// Created if absent; back it up to keep the town's documents.
+    #[arg(long, env = "GUICHET_DATA", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
 }
 
 /// Which embedding model to load.
@@ -90,6 +95,8 @@ pub struct Config {
     pub generation_model: PathBuf,
     /// Generation context, in tokens.
     pub context: usize,
+    /// Knowledge base folder.
+    pub data_dir: PathBuf,
 }
 
 impl Config {
@@ -103,6 +110,7 @@ impl Config {
         Ok(Self {
             generation_model,
             context: args.context,
+            data_dir: args.data_dir.clone(),
             models_dir: args.models_dir.clone(),
             threads: args.threads,
             embedding_model,

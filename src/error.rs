@@ -24,6 +24,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The knowledge base's database failed.
+    #[error("knowledge base database error: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// A document could not be read or parsed.
+    #[error(transparent)]
+    Ingest(#[from] guichet_ingest::Error),
     /// The command line or configuration is inconsistent.
     #[error("{0}")]
     Usage(String),

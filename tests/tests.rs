@@ -6,4 +6,5 @@
 mod cli;
 mod issue_3_models_fetch;
 mod issue_4_generation;
+mod issue_5_knowledge_base;
 mod support;

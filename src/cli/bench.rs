@@ -23,6 +23,10 @@ pub(super) enum BenchCommand {
     /// to first token on a ~600-token prompt and peak memory, with ratios to
     /// llama.cpp's llama-bench on the same files when given.
     Generate(super::bench_generate::GenerateBenchArgs),
+    /// Retrieval quality (hit@1, hit@5, MRR; lexical, dense, hybrid) and
+    /// search latency of the knowledge base in --data-dir, on questions
+    /// whose gold answer is a Service-Public fiche.
+    Retrieval(super::bench_search::RetrievalBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -240,6 +244,14 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
     let args = match cmd {
         BenchCommand::Embed(args) => args,
         BenchCommand::Generate(args) => return super::bench_generate::run(config, args),
+        BenchCommand::Retrieval(args) => {
+            let kb = crate::kb::KnowledgeBase::open(
+                &config.data_dir,
+                config.load_embedder()?,
+                &mut |_| {},
+            )?;
+            return super::bench_search::run(config, &kb, args);
+        }
     };
     let text = std::fs::read_to_string(&args.passages).map_err(|source| Error::Io {
         path: args.passages.clone(),

@@ -2,8 +2,10 @@
 
 mod bench;
 mod bench_generate;
+mod bench_search;
 mod embed;
 mod generate;
+mod kb;
 mod models;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +39,17 @@ enum Command {
     /// Generate text with the generation model (streamed to stdout, speed
     /// on stderr): to try a model or a prompt by hand.
     Generate(generate::GenerateArgs),
+    /// Ingest documents (files or folders) into the knowledge base: parse,
+    /// chunk, embed, index. Unchanged files are skipped.
+    Ingest(kb::IngestArgs),
+    /// Search the knowledge base (hybrid: dense + lexical).
+    Search(kb::SearchArgs),
+    /// List, show or remove stored documents.
+    #[command(subcommand)]
+    Docs(kb::DocsCommand),
+    /// Maintain the vector index.
+    #[command(subcommand)]
+    Index(kb::IndexCommand),
     /// Benchmarks that print figures (speed, latency, memory).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -44,7 +57,8 @@ enum Command {
 
 /// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level.
 pub fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,hnsw_rs=warn,anndists=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -65,10 +79,20 @@ pub fn run(args: Args) -> Result<()> {
             config.apply_threads();
             generate::run(&config, a)
         }
+        Command::Ingest(a) => with_config(&args.global, |c| kb::ingest(c, a)),
+        Command::Search(a) => with_config(&args.global, |c| kb::search(c, a)),
+        Command::Docs(cmd) => with_config(&args.global, |c| kb::docs(c, cmd)),
+        Command::Index(cmd) => with_config(&args.global, |c| kb::index(c, cmd)),
         Command::Bench(cmd) => {
             let config = Config::from_args(&args.global)?;
             config.apply_threads();
             bench::run(&config, cmd)
         }
     }
+}
+
+fn with_config(global: &GlobalArgs, f: impl FnOnce(&Config) -> Result<()>) -> Result<()> {
+    let config = Config::from_args(global)?;
+    config.apply_threads();
+    f(&config)
 }

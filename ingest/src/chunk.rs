@@ -1,0 +1,513 @@
+//! Structure-aware chunking.
+//!
+//! 1. **Sections first.** Chunks never mix sections unless sections are
+//!    short: a section under [`ChunkOptions::min_tokens`] is merged with its
+//!    neighbours when they sit under the same parent heading (their paths
+//!    differ at most in their last element, or one contains the other; PDF
+//!    pages all qualify) and the merge stays within
+//!    [`ChunkOptions::target_tokens`]. The merged chunk's path is the common
+//!    part, and each merged section's own heading becomes a line of the
+//!    text, so nothing is lost.
+//! 2. **Units.** Paragraphs are split into sentences ([`split_sentences`]);
+//!    a list item or a table row is one unit, cut only if it alone exceeds
+//!    the limit. A single unit longer than the limit is cut at word
+//!    boundaries, the only case where a chunk may end mid-sentence.
+//! 3. **Packing.** Units fill a chunk up to the target size; a chunk never
+//!    exceeds [`ChunkOptions::max_tokens`] (checked on the final text with
+//!    the caller's counter), and a tail shorter than `min_tokens` joins the
+//!    previous chunk when it fits under the maximum. The next chunk of the
+//!    same section starts with the last whole sentences of the previous one,
+//!    about [`ChunkOptions::overlap`] of the target size, so a fact cut by a
+//!    chunk boundary is whole in one of them.
+//! 4. **Context line.** Each chunk's text starts with one line, `{title} ›
+//!    {section path joined with " › "}` (just the title at the top level),
+//!    then a newline and the body: so a chunk read alone, by the embedder,
+//!    the lexical index or the answering model, says what it is about. The
+//!    line is counted in the chunk's size. [`Chunk::context`] and
+//!    [`Chunk::body`] give the two parts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Block, Document};
+
+/// Chunk sizes, in the caller's tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChunkOptions {
+    /// The size a chunk is filled to (default 300): well under the 512
+    /// tokens of the e5 embedder, and small enough that a retrieved chunk is
+    /// about one thing.
+    pub target_tokens: usize,
+    /// The hard limit (default 380), the context line included: room for a
+    /// last list item or table row that would not fit the target, and for
+    /// absorbing a short tail.
+    pub max_tokens: usize,
+    /// The share of `target_tokens` repeated, in whole sentences, at the
+    /// start of the next chunk of the same section (default 0.15).
+    pub overlap: f32,
+    /// Sections shorter than this (default 60) merge with their neighbours
+    /// under the same parent heading; a shorter tail joins the previous
+    /// chunk.
+    pub min_tokens: usize,
+}
+
+impl Default for ChunkOptions {
+    fn default() -> Self {
+        ChunkOptions {
+            target_tokens: 300,
+            max_tokens: 380,
+            overlap: 0.15,
+            min_tokens: 60,
+        }
+    }
+}
+
+/// A piece of a document sized for embedding and retrieval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// The context line, a newline, then the body (see the module doc):
+    /// the text to embed, index and show.
+    pub text: String,
+    /// The context line alone: `{title} › {section path}`.
+    pub context: String,
+    /// The heading path of the content (the common part when short sections
+    /// were merged); empty at the top level and for PDFs.
+    pub section_path: Vec<String>,
+    /// The first page the content comes from (PDFs and paged text).
+    pub page_start: Option<u32>,
+    /// The last page the content comes from.
+    pub page_end: Option<u32>,
+    /// The position of the chunk in the document, from 0.
+    pub ordinal: usize,
+}
+
+impl Chunk {
+    /// The text without the context line.
+    pub fn body(&self) -> &str {
+        self.text
+            .strip_prefix(self.context.as_str())
+            .map(|b| b.strip_prefix('\n').unwrap_or(b))
+            .unwrap_or(&self.text)
+    }
+}
+
+/// Abbreviations after which a period does not end a sentence (compared
+/// in lower case, without the period).
+const ABBREVIATIONS: &[&str] = &[
+    "m", "mm", "mme", "mmes", "mlle", "mlles", "mgr", "dr", "pr", "me", "st", "ste", "art", "arts",
+    "etc", "cf", "p", "pp", "ex", "n", "no", "nos", "vol", "chap", "av", "bd", "tél", "tel", "fax",
+    "env", "min", "max", "réf", "ref", "approx", "hab", "ca", "éd", "coll", "fig", "ibid", "op",
+    "cit", "janv", "févr", "fév", "avr", "juil", "sept", "oct", "nov", "déc", "dept", "dépt",
+    "éts", "ets", "cie", "ch", "al", "sq", "suiv", "vs", "c", "mr", "mrs",
+];
+
+/// Splits French text into sentences.
+///
+/// A sentence ends at `.`, `!`, `?` or `…` (possibly followed by closing
+/// quotes or brackets) when white space and then an upper-case letter, a
+/// digit or an opening quote, bracket or dash follow. A period does not end
+/// a sentence after a known abbreviation (`M.`, `Mme.`, `art.`, `etc.`,
+/// `cf.`, `p.`, `n.`, month abbreviations…), after a single letter (an
+/// initial: `J. Dupont`), or inside a dotted acronym (`E.R.D.F.`).
+/// The pieces are trimmed; joined with spaces they give back the text with
+/// its white space collapsed.
+pub fn split_sentences(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut sentences = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if matches!(c, '.' | '!' | '?' | '…') {
+            // Include runs like "?!", "...", and closing quotes/brackets.
+            let mut end = i + 1;
+            while end < chars.len() && matches!(chars[end], '.' | '!' | '?' | '…') {
+                end += 1;
+            }
+            loop {
+                if end < chars.len() && matches!(chars[end], '»' | '"' | '”' | '’' | ')' | ']')
+                {
+                    end += 1;
+                    continue;
+                }
+                // French closing guillemets come after a space: "Bonjour. »".
+                let mut j = end;
+                while j < chars.len() && chars[j].is_whitespace() {
+                    j += 1;
+                }
+                if j > end && chars.get(j) == Some(&'»') {
+                    end = j + 1;
+                    continue;
+                }
+                break;
+            }
+            let mut next = end;
+            while next < chars.len() && chars[next].is_whitespace() {
+                next += 1;
+            }
+            let spaced = next > end;
+            let starts_new = chars.get(next).is_some_and(|&n| {
+                n.is_uppercase()
+                    || n.is_ascii_digit()
+                    || matches!(n, '«' | '"' | '“' | '(' | '[' | '–' | '—' | '-' | '•')
+            });
+            let abbreviation = c == '.' && end == i + 1 && is_abbreviation(&chars[start..i]);
+            if spaced && starts_new && !abbreviation {
+                let s: String = chars[start..end].iter().collect();
+                let s = s.trim();
+                if !s.is_empty() {
+                    sentences.push(crate::clean::collapse_ws(s));
+                }
+                start = next;
+                i = next;
+                continue;
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    let rest: String = chars[start.min(chars.len())..].iter().collect();
+    let rest = rest.trim();
+    if !rest.is_empty() {
+        sentences.push(crate::clean::collapse_ws(rest));
+    }
+    sentences
+}
+
+/// Whether the word just before a period is an abbreviation or an initial.
+fn is_abbreviation(before: &[char]) -> bool {
+    let word_start = before
+        .iter()
+        .rposition(|c| c.is_whitespace() || matches!(c, '(' | '«' | '"' | '\''))
+        .map_or(0, |p| p + 1);
+    let word: String = before[word_start..].iter().collect();
+    if word.is_empty() {
+        return false;
+    }
+    // Dotted acronyms (E.R.D.F) and single letters (initials).
+    if word.contains('.') && word.chars().all(|c| c.is_alphabetic() || c == '.') {
+        return true;
+    }
+    let letters: Vec<char> = word.chars().collect();
+    if letters.len() == 1 && letters[0].is_alphabetic() {
+        return true;
+    }
+    let lower = word.to_lowercase();
+    ABBREVIATIONS.contains(&lower.as_str())
+}
+
+/// How a unit is written after the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Join {
+    /// A new line (a new block).
+    Line,
+    /// A space (the next sentence of the same paragraph, or the rest of a
+    /// cut sentence).
+    Space,
+}
+
+/// The smallest piece that packing moves: a sentence, a list item, a table
+/// row, a merged section's heading, or a word-cut part of one of them.
+#[derive(Debug, Clone)]
+struct Unit {
+    text: String,
+    tokens: usize,
+    join: Join,
+    /// Index of the section it comes from.
+    section: usize,
+    page: Option<u32>,
+    /// A merged section's heading: rendered only when the chunk's path is
+    /// shorter than its section's, never the last unit of a chunk.
+    heading: bool,
+}
+
+/// Splits a document into chunks (see the module doc for the rules).
+///
+/// `count_tokens` measures a text in the embedder's tokens, without the
+/// special tokens the tokenizer may add (`[CLS]`, `</s>`): the limits are
+/// checked with it. Tests may pass a word count. A document without text
+/// gives no chunk.
+pub fn chunk(
+    doc: &Document,
+    opts: &ChunkOptions,
+    count_tokens: &dyn Fn(&str) -> usize,
+) -> Vec<Chunk> {
+    let max = opts.max_tokens.max(8);
+    let target = opts.target_tokens.clamp(4, max);
+    let min = opts.min_tokens.min(target);
+
+    // Section sizes.
+    let sizes: Vec<usize> = doc
+        .sections
+        .iter()
+        .map(|s| s.blocks.iter().map(|b| count_tokens(b.text())).sum())
+        .collect();
+
+    // 1. Groups of consecutive sections.
+    let mut groups: Vec<(Vec<usize>, Vec<String>, usize)> = Vec::new();
+    for (i, section) in doc.sections.iter().enumerate() {
+        if let Some((members, common, tokens)) = groups.last_mut() {
+            let cp = common_prefix(common, &section.path);
+            // One section: a sibling or a parent/child; merged sections:
+            // only what lies under their common heading.
+            let related = if members.len() == 1 {
+                cp + 1 >= common.len().min(section.path.len())
+            } else {
+                cp >= common.len()
+            };
+            let small = *tokens < min || sizes[i] < min;
+            if related && small && *tokens + sizes[i] <= target {
+                members.push(i);
+                common.truncate(cp);
+                *tokens += sizes[i];
+                continue;
+            }
+        }
+        groups.push((vec![i], section.path.clone(), sizes[i]));
+    }
+
+    let mut chunks = Vec::new();
+    for (members, common, _) in groups {
+        // The longest context line of the group bounds the body's budget.
+        let contexts: Vec<String> = members
+            .iter()
+            .map(|&i| context_line(&doc.title, &doc.sections[i].path, max, count_tokens))
+            .collect();
+        let context_tokens = contexts.iter().map(|c| count_tokens(c)).max().unwrap_or(0) + 1;
+        let body_max = max.saturating_sub(context_tokens).max(1);
+        let body_target = target.saturating_sub(context_tokens).max(1).min(body_max);
+
+        // 2. Units.
+        let mut units = Vec::new();
+        for &i in &members {
+            let section = &doc.sections[i];
+            if section.path.len() > common.len() {
+                let text = section.path[common.len()..].join(" › ");
+                units.push(Unit {
+                    tokens: count_tokens(&text),
+                    text,
+                    join: Join::Line,
+                    section: i,
+                    page: section.page,
+                    heading: true,
+                });
+            }
+            for block in &section.blocks {
+                block_units(block, i, section.page, body_max, count_tokens, &mut units);
+            }
+        }
+
+        // 3. Packing.
+        let overlap_budget = (opts.overlap.clamp(0.0, 0.5) * target as f32) as usize;
+        let mut start = 0;
+        while start < units.len() {
+            let mut end = start;
+            let mut tokens = 0;
+            while end < units.len() && tokens + units[end].tokens <= body_target {
+                tokens += units[end].tokens;
+                end += 1;
+            }
+            if end == start {
+                tokens = units[start].tokens;
+                end = start + 1;
+            }
+            let rest: usize = units[end..].iter().map(|u| u.tokens).sum();
+            if rest > 0 && rest < min && tokens + rest <= body_max {
+                end = units.len();
+            }
+            while end - start > 1 && units[end - 1].heading {
+                end -= 1;
+            }
+            let mut rendered = render(doc, &units[start..end], count_tokens, max);
+            while count_tokens(&rendered.text) > max && end - start > 1 {
+                end -= 1;
+                rendered = render(doc, &units[start..end], count_tokens, max);
+            }
+            rendered.ordinal = chunks.len();
+            chunks.push(rendered);
+            if end >= units.len() {
+                break;
+            }
+            // Overlap: whole units from the end of this chunk, never all of
+            // it, so that `start` always moves on.
+            let mut next = end;
+            let mut overlap = 0;
+            while next > start + 1
+                && !units[next - 1].heading
+                && overlap + units[next - 1].tokens <= overlap_budget
+            {
+                next -= 1;
+                overlap += units[next].tokens;
+            }
+            start = next;
+        }
+    }
+    chunks
+}
+
+/// The length of the common prefix of two paths.
+fn common_prefix(a: &[String], b: &[String]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// `{title} › {path}`, shortened by words to a third of the limit.
+fn context_line(title: &str, path: &[String], max: usize, count: &dyn Fn(&str) -> usize) -> String {
+    let mut parts = vec![title.trim()];
+    parts.extend(path.iter().map(|p| p.trim()));
+    parts.retain(|p| !p.is_empty());
+    let line = parts.join(" › ");
+    let limit = (max / 3).max(1);
+    if count(&line) <= limit {
+        return line;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let k = longest_fitting(&words, limit, count).max(1);
+    format!("{} …", words[..k.min(words.len())].join(" "))
+}
+
+/// The largest `k` such that the first `k` words fit in `limit` tokens
+/// (binary search, so that a long text costs few calls to the counter).
+fn longest_fitting(words: &[&str], limit: usize, count: &dyn Fn(&str) -> usize) -> usize {
+    let (mut lo, mut hi) = (0usize, words.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if count(&words[..mid].join(" ")) <= limit {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// Turns one block into units.
+fn block_units(
+    block: &Block,
+    section: usize,
+    page: Option<u32>,
+    body_max: usize,
+    count: &dyn Fn(&str) -> usize,
+    units: &mut Vec<Unit>,
+) {
+    let unit = |text: String, tokens: usize, join: Join| Unit {
+        text,
+        tokens,
+        join,
+        section,
+        page,
+        heading: false,
+    };
+    let whole = match block {
+        Block::Paragraph(t) => t.clone(),
+        Block::ListItem(t) => format!("- {t}"),
+        Block::TableRow(t) => t.clone(),
+    };
+    let whole_tokens = count(&whole);
+    // List items and table rows stay whole when they fit.
+    if !matches!(block, Block::Paragraph(_)) && whole_tokens <= body_max {
+        units.push(unit(whole, whole_tokens, Join::Line));
+        return;
+    }
+    let pieces = match block {
+        Block::TableRow(_) => vec![whole],
+        _ => split_sentences(&whole),
+    };
+    let mut join = Join::Line;
+    for sentence in pieces {
+        let tokens = count(&sentence);
+        if tokens <= body_max {
+            units.push(unit(sentence, tokens, join));
+        } else {
+            // A single over-long sentence: cut at word boundaries.
+            let words: Vec<&str> = sentence.split_whitespace().collect();
+            let mut i = 0;
+            while i < words.len() {
+                let k = longest_fitting(&words[i..], body_max, count).max(1);
+                let part = words[i..i + k].join(" ");
+                let tokens = count(&part);
+                units.push(unit(part, tokens, join));
+                join = Join::Space;
+                i += k;
+            }
+        }
+        join = Join::Space;
+    }
+}
+
+/// Writes a chunk from its units.
+fn render(doc: &Document, units: &[Unit], count: &dyn Fn(&str) -> usize, max: usize) -> Chunk {
+    // The chunk's path: common to the sections of its content units.
+    let mut path: Option<Vec<String>> = None;
+    for u in units {
+        let p = &doc.sections[u.section].path;
+        path = Some(match path {
+            None => p.clone(),
+            Some(mut acc) => {
+                let n = common_prefix(&acc, p);
+                acc.truncate(n);
+                acc
+            }
+        });
+    }
+    let path = path.unwrap_or_default();
+    let context = context_line(&doc.title, &path, max, count);
+    let mut body = String::new();
+    for u in units {
+        let text = if u.heading {
+            let p = &doc.sections[u.section].path;
+            if p.len() <= path.len() {
+                continue;
+            }
+            p[path.len()..].join(" › ")
+        } else {
+            u.text.clone()
+        };
+        if !body.is_empty() {
+            body.push(match u.join {
+                Join::Line => '\n',
+                Join::Space => ' ',
+            });
+        }
+        body.push_str(&text);
+    }
+    let pages = units.iter().filter_map(|u| u.page);
+    let page_start = pages.clone().min();
+    let page_end = pages.max();
+    Chunk {
+        text: format!("{context}\n{body}"),
+        context,
+        section_path: path,
+        page_start,
+        page_end,
+        ordinal: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_sentences() {
+        let s = split_sentences(
+            "M. Dupont est arrivé. Il a vu Mme. Martin, art. 3 du code, etc. Puis il est parti ! \
+             Le tarif est de 3.38 € par repas. « Bonjour. » Voir E.R.D.F. Montpellier… 2 enfants.",
+        );
+        assert_eq!(
+            s,
+            vec![
+                "M. Dupont est arrivé.",
+                "Il a vu Mme. Martin, art. 3 du code, etc. Puis il est parti !",
+                "Le tarif est de 3.38 € par repas.",
+                "« Bonjour. »",
+                "Voir E.R.D.F. Montpellier…",
+                "2 enfants.",
+            ]
+        );
+    }
+
+    #[test]
+    fn no_split_without_capital() {
+        assert_eq!(split_sentences("le 1.5 km. et ensuite").len(), 1);
+    }
+}

@@ -1,0 +1,212 @@
+//! The ingestion pipeline: files → `guichet-ingest` (parse, chunk) →
+//! embedder → store → vector index.
+//!
+//! Each document is committed on its own transaction: a failing file is
+//! reported with its reason and never stops the others, and a crash leaves
+//! every document fully old or fully new. An unchanged file (same sha256) is
+//! skipped; with `sync`, documents whose files disappeared from the given
+//! folders are removed.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use guichet_ingest::{ChunkOptions, Document};
+use guichet_models::EmbedKind;
+use sha2::{Digest, Sha256};
+
+use super::store::{NewChunk, NewDocument};
+use super::KnowledgeBase;
+use crate::{Error, Result};
+
+/// What happened to the files of one ingestion.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct IngestReport {
+    /// New documents.
+    pub added: usize,
+    /// Documents whose file changed.
+    pub updated: usize,
+    /// Files already ingested with the same content.
+    pub unchanged: usize,
+    /// Documents removed because their file is gone (`sync`).
+    pub removed: usize,
+    /// Files that could not be ingested, with the reason.
+    pub failed: Vec<(PathBuf, String)>,
+    /// Chunks written.
+    pub chunks: usize,
+    /// Seconds spent parsing, chunking, embedding and storing.
+    pub parse_seconds: f64,
+    /// Seconds spent embedding.
+    pub embed_seconds: f64,
+    /// Seconds in total.
+    pub seconds: f64,
+}
+
+/// Progress events for a progress bar.
+#[derive(Debug, Clone)]
+pub enum IngestEvent<'a> {
+    /// The files to look at were listed.
+    Files(usize),
+    /// One file is done (whatever the outcome).
+    FileDone(&'a Path),
+}
+
+/// Every file under `paths` (files as given, folders recursively; hidden
+/// entries skipped), sorted.
+pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_file() {
+            files.push(p.clone());
+            continue;
+        }
+        if !p.is_dir() {
+            return Err(Error::Io {
+                path: p.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+            });
+        }
+        for entry in walkdir::WalkDir::new(p)
+            .follow_links(true)
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        {
+            let entry =
+                entry.map_err(|e| Error::Usage(format!("cannot list {}: {e}", p.display())))?;
+            if entry.file_type().is_file() {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// A file's identity in the store: its canonical path.
+fn source_of(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .to_string_lossy()
+        .into_owned()
+}
+
+impl KnowledgeBase {
+    /// Ingests `paths`; see the module documentation.
+    pub fn ingest(
+        &mut self,
+        paths: &[PathBuf],
+        sync: bool,
+        collection: &str,
+        on: &mut dyn FnMut(IngestEvent<'_>),
+    ) -> Result<IngestReport> {
+        let started = Instant::now();
+        let files = list_files(paths)?;
+        on(IngestEvent::Files(files.len()));
+        let mut report = IngestReport::default();
+        let opts = ChunkOptions::default();
+        for file in &files {
+            match self.ingest_file(file, collection, &opts, &mut report) {
+                Ok(()) => {}
+                Err(e) => report.failed.push((file.clone(), e.to_string())),
+            }
+            on(IngestEvent::FileDone(file));
+        }
+        if sync {
+            let roots: Vec<String> = paths
+                .iter()
+                .filter(|p| p.is_dir())
+                .map(|p| source_of(p))
+                .collect();
+            for doc in self.store.documents()? {
+                let under = roots.iter().any(|r| Path::new(&doc.source).starts_with(r));
+                if under
+                    && !Path::new(&doc.source).exists()
+                    && self.store.remove_document(doc.id)?
+                {
+                    report.removed += 1;
+                }
+            }
+        }
+        self.save_index()?;
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    fn ingest_file(
+        &mut self,
+        file: &Path,
+        collection: &str,
+        opts: &ChunkOptions,
+        report: &mut IngestReport,
+    ) -> Result<()> {
+        let t0 = Instant::now();
+        let bytes = std::fs::read(file).map_err(|source| Error::Io {
+            path: file.to_owned(),
+            source,
+        })?;
+        let hash = format!("{:x}", Sha256::digest(&bytes));
+        let source = source_of(file);
+        let previous = self.store.find_source(&source)?;
+        if previous.as_ref().is_some_and(|(_, h)| *h == hash) {
+            report.unchanged += 1;
+            return Ok(());
+        }
+        let name = file
+            .file_name()
+            .map_or_else(|| source.clone(), |n| n.to_string_lossy().into_owned());
+        let doc: Document = guichet_ingest::load_bytes(&name, &bytes)?;
+        let embedder = self.embedder.clone();
+        let chunks = guichet_ingest::chunk(&doc, opts, &|t: &str| {
+            embedder
+                .count_tokens(t, EmbedKind::Passage)
+                .unwrap_or(t.len() / 4)
+        });
+        if chunks.is_empty() {
+            return Err(Error::Usage(format!("{name}: no text to index")));
+        }
+        let sections: Vec<String> = chunks.iter().map(|c| c.section_path.join(" › ")).collect();
+        // Each chunk's text opens with its context line (title › section),
+        // so a short passage still says which document it is from.
+        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+        report.parse_seconds += t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let vectors = self.embedder.embed(&texts, EmbedKind::Passage)?;
+        report.embed_seconds += t1.elapsed().as_secs_f64();
+        let new_doc = NewDocument {
+            source,
+            collection: collection.to_owned(),
+            title: doc.title.clone(),
+            format: doc.format.to_string(),
+            hash,
+            url: doc.url.clone(),
+            date: doc.date.clone(),
+            metadata: serde_json::to_value(&doc.metadata).unwrap_or_default(),
+        };
+        let new_chunks: Vec<NewChunk> = chunks
+            .into_iter()
+            .zip(sections)
+            .zip(vectors)
+            .map(|((c, section), embedding)| NewChunk {
+                ordinal: c.ordinal,
+                section,
+                page_start: c.page_start,
+                page_end: c.page_end,
+                text: c.text,
+                embedding,
+            })
+            .collect();
+        let (_, ids) = self.store.replace_document(&new_doc, &new_chunks)?;
+        let pairs: Vec<(i64, Vec<f32>)> = ids
+            .into_iter()
+            .zip(new_chunks.into_iter().map(|c| c.embedding))
+            .collect();
+        self.vectors.insert(&pairs)?;
+        report.chunks += pairs.len();
+        if previous.is_some() {
+            report.updated += 1;
+        } else {
+            report.added += 1;
+        }
+        Ok(())
+    }
+}

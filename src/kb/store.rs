@@ -1,0 +1,435 @@
+//! The SQLite store: the knowledge base's source of truth.
+//!
+//! Documents, their chunks (text, metadata and embedding) and the FTS5
+//! lexical index live in one database file in WAL mode. A document is
+//! replaced in one transaction (old chunks out, new chunks in), so a crash
+//! leaves every document either fully old or fully new. Chunk ids grow
+//! monotonically (AUTOINCREMENT) and are never reused, so an id still present
+//! in the derived vector index can never point to another chunk.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::lexical;
+use crate::{Error, Result};
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL UNIQUE,
+    collection TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL,
+    format TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    url TEXT,
+    date TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    chunk_count INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    page_start INTEGER,
+    page_end INTEGER,
+    text TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
+";
+
+/// A document to store.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    /// Where it comes from: the file path or URL; unique.
+    pub source: String,
+    /// A grouping chosen by the town (empty by default).
+    pub collection: String,
+    /// Its title.
+    pub title: String,
+    /// Its format (`pdf`, `service-public`...).
+    pub format: String,
+    /// sha256 of the file's bytes: an unchanged file is skipped.
+    pub hash: String,
+    /// Public URL, when known (Service-Public fiches).
+    pub url: Option<String>,
+    /// Document date (ISO), when known.
+    pub date: Option<String>,
+    /// Other metadata as a JSON object.
+    pub metadata: serde_json::Value,
+}
+
+/// A chunk to store.
+#[derive(Debug, Clone)]
+pub struct NewChunk {
+    /// Position in the document.
+    pub ordinal: usize,
+    /// Section path, " › "-joined.
+    pub section: String,
+    /// First page, for paged documents.
+    pub page_start: Option<u32>,
+    /// Last page.
+    pub page_end: Option<u32>,
+    /// The text.
+    pub text: String,
+    /// Its embedding (unit length).
+    pub embedding: Vec<f32>,
+}
+
+/// A stored document.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocumentRow {
+    /// Its id.
+    pub id: i64,
+    /// Its source path or URL.
+    pub source: String,
+    /// Its collection.
+    pub collection: String,
+    /// Its title.
+    pub title: String,
+    /// Its format.
+    pub format: String,
+    /// sha256 of its bytes.
+    pub hash: String,
+    /// Public URL.
+    pub url: Option<String>,
+    /// Document date.
+    pub date: Option<String>,
+    /// Number of chunks.
+    pub chunk_count: i64,
+    /// When it was (re)ingested.
+    pub ingested_at: String,
+}
+
+/// A stored chunk with its document's metadata, as search returns it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChunkRow {
+    /// Chunk id.
+    pub id: i64,
+    /// Document id.
+    pub document_id: i64,
+    /// Document title.
+    pub title: String,
+    /// Document source.
+    pub source: String,
+    /// Document URL.
+    pub url: Option<String>,
+    /// Document format.
+    pub format: String,
+    /// Document collection.
+    pub collection: String,
+    /// Section path.
+    pub section: String,
+    /// First page.
+    pub page_start: Option<u32>,
+    /// Last page.
+    pub page_end: Option<u32>,
+    /// Position in the document.
+    pub ordinal: i64,
+    /// The text.
+    pub text: String,
+}
+
+/// The SQLite store.
+pub struct Store {
+    conn: Connection,
+}
+
+fn blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn unblob(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    /// An in-memory store, for tests.
+    pub fn in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        let store = Self { conn };
+        match store.meta("schema_version")? {
+            None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
+            Some(v) if v.parse::<i64>().unwrap_or(i64::MAX) > SCHEMA_VERSION => {
+                return Err(Error::Usage(format!(
+                    "this knowledge base has schema version {v}, newer than this binary's {SCHEMA_VERSION}: upgrade Guichet"
+                )))
+            }
+            Some(_) => {}
+        }
+        Ok(store)
+    }
+
+    /// A value of the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a value of the `meta` table.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// A counter bumped by every change of chunks: the vector index records
+    /// the generation it was built at, and is rebuilt when it lags.
+    pub fn generation(&self) -> Result<u64> {
+        Ok(self
+            .meta("generation")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// The id and hash of the document from `source`, if stored.
+    pub fn find_source(&self, source: &str) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, hash FROM documents WHERE source = ?1",
+                [source],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Stores `doc` with its `chunks`, replacing any document from the same
+    /// source, in one transaction. Returns the document id and chunk ids.
+    pub fn replace_document(
+        &mut self,
+        doc: &NewDocument,
+        chunks: &[NewChunk],
+    ) -> Result<(i64, Vec<i64>)> {
+        let tx = self.conn.transaction()?;
+        delete_source(&tx, &doc.source)?;
+        tx.execute(
+            "INSERT INTO documents(source, collection, title, format, hash, url, date, metadata, chunk_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                doc.source,
+                doc.collection,
+                doc.title,
+                doc.format,
+                doc.hash,
+                doc.url,
+                doc.date,
+                doc.metadata.to_string(),
+                chunks.len() as i64
+            ],
+        )?;
+        let doc_id = tx.last_insert_rowid();
+        let mut ids = Vec::with_capacity(chunks.len());
+        {
+            let mut ins = tx.prepare(
+                "INSERT INTO chunks(document_id, ordinal, section, page_start, page_end, text, embedding)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut fts = tx.prepare("INSERT INTO chunks_fts(rowid, terms) VALUES (?1, ?2)")?;
+            for c in chunks {
+                ins.execute(params![
+                    doc_id,
+                    c.ordinal as i64,
+                    c.section,
+                    c.page_start,
+                    c.page_end,
+                    c.text,
+                    blob(&c.embedding)
+                ])?;
+                let id = tx.last_insert_rowid();
+                // Title and section count as words of the chunk.
+                let terms = lexical::normalize(&format!("{} {} {}", doc.title, c.section, c.text));
+                fts.execute(params![id, terms])?;
+                ids.push(id);
+            }
+        }
+        bump_generation(&tx)?;
+        tx.commit()?;
+        Ok((doc_id, ids))
+    }
+
+    /// Removes document `id` and its chunks; false if there was none.
+    pub fn remove_document(&mut self, id: i64) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let source: Option<String> = tx
+            .query_row("SELECT source FROM documents WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(source) = source else {
+            return Ok(false);
+        };
+        delete_source(&tx, &source)?;
+        bump_generation(&tx)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Every stored document, by id.
+    pub fn documents(&self) -> Result<Vec<DocumentRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, source, collection, title, format, hash, url, date, chunk_count, ingested_at FROM documents ORDER BY id",
+        )?;
+        let rows = st.query_map([], doc_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// One document.
+    pub fn document(&self, id: i64) -> Result<Option<DocumentRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, source, collection, title, format, hash, url, date, chunk_count, ingested_at FROM documents WHERE id = ?1",
+                [id],
+                doc_row,
+            )
+            .optional()?)
+    }
+
+    /// The chunks of document `id`, in order.
+    pub fn document_chunks(&self, id: i64) -> Result<Vec<ChunkRow>> {
+        let ids: Vec<i64> = {
+            let mut st = self
+                .conn
+                .prepare("SELECT id FROM chunks WHERE document_id = ?1 ORDER BY ordinal")?;
+            let rows = st.query_map([id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let map = self.chunks(&ids)?;
+        Ok(ids.iter().filter_map(|i| map.get(i).cloned()).collect())
+    }
+
+    /// Chunks by id, with their document metadata (missing ids are absent:
+    /// deleted chunks still in the vector index are filtered out here).
+    pub fn chunks(&self, ids: &[i64]) -> Result<HashMap<i64, ChunkRow>> {
+        let mut out = HashMap::new();
+        let mut st = self.conn.prepare_cached(
+            "SELECT c.id, c.document_id, d.title, d.source, d.url, d.format, d.collection, c.section,
+                    c.page_start, c.page_end, c.ordinal, c.text
+             FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
+        )?;
+        for id in ids {
+            let row = st
+                .query_row([id], |r| {
+                    Ok(ChunkRow {
+                        id: r.get(0)?,
+                        document_id: r.get(1)?,
+                        title: r.get(2)?,
+                        source: r.get(3)?,
+                        url: r.get(4)?,
+                        format: r.get(5)?,
+                        collection: r.get(6)?,
+                        section: r.get(7)?,
+                        page_start: r.get(8)?,
+                        page_end: r.get(9)?,
+                        ordinal: r.get(10)?,
+                        text: r.get(11)?,
+                    })
+                })
+                .optional()?;
+            if let Some(row) = row {
+                out.insert(*id, row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every chunk's id and embedding (to rebuild the vector index).
+    pub fn embeddings(&self) -> Result<Vec<(i64, Vec<f32>)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, embedding FROM chunks ORDER BY id")?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, unblob(&r.get::<_, Vec<u8>>(1)?)))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Number of chunks.
+    pub fn chunk_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM chunks", [], |r| r.get(0))?)
+    }
+
+    /// The `k` best chunks for `question` by BM25 (best first, with the
+    /// BM25 score, higher is better).
+    pub fn lexical(&self, question: &str, k: usize) -> Result<Vec<(i64, f64)>> {
+        let Some(q) = lexical::fts_query(question) else {
+            return Ok(Vec::new());
+        };
+        let mut st = self.conn.prepare_cached(
+            "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY s LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![q, k as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, -r.get::<_, f64>(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+fn doc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRow> {
+    Ok(DocumentRow {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        collection: r.get(2)?,
+        title: r.get(3)?,
+        format: r.get(4)?,
+        hash: r.get(5)?,
+        url: r.get(6)?,
+        date: r.get(7)?,
+        chunk_count: r.get(8)?,
+        ingested_at: r.get(9)?,
+    })
+}
+
+fn delete_source(tx: &rusqlite::Transaction<'_>, source: &str) -> Result<()> {
+    tx.execute(
+        "DELETE FROM chunks_fts WHERE rowid IN (SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.source = ?1)",
+        [source],
+    )?;
+    tx.execute(
+        "DELETE FROM chunks WHERE document_id IN (SELECT id FROM documents WHERE source = ?1)",
+        [source],
+    )?;
+    tx.execute("DELETE FROM documents WHERE source = ?1", [source])?;
+    Ok(())
+}
+
+fn bump_generation(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES ('generation', '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [],
+    )?;
+    Ok(())
+}
