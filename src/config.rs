@@ -97,6 +97,8 @@ pub struct Config {
     pub context: usize,
     /// Knowledge base folder.
     pub data_dir: PathBuf,
+    /// The embedding model as given (`e5`, `minilm` or a path).
+    pub embedding_spec: String,
 }
 
 impl Config {
@@ -111,6 +113,7 @@ impl Config {
             generation_model,
             context: args.context,
             data_dir: args.data_dir.clone(),
+            embedding_spec: args.embedding_model.clone(),
             models_dir: args.models_dir.clone(),
             threads: args.threads,
             embedding_model,
@@ -127,6 +130,24 @@ impl Config {
             std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
             std::env::set_var("RAYON_NUM_THREADS", n.to_string());
         }
+    }
+
+    /// Fetches the configured embedding model first when it is a default
+    /// one (`e5`, `minilm`) whose files are absent: the commands that run
+    /// the main job (`ingest`, `search`) work on a fresh machine by
+    /// themselves. Progress goes to stderr.
+    pub fn ensure_default_embedder(&self) -> Result<()> {
+        if let Some(m) = default_model(&self.embedding_spec) {
+            guichet_models::fetch::ensure(&self.models_dir, &[m], |ev| {
+                if let guichet_models::fetch::FetchEvent::Downloading { model, .. } = ev {
+                    eprintln!(
+                        "fetching the {model} model into {}",
+                        self.models_dir.display()
+                    );
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// Loads the configured embedder.

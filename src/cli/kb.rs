@@ -76,6 +76,7 @@ fn bar(len: u64, msg: &'static str) -> ProgressBar {
 }
 
 fn open(config: &Config) -> Result<KnowledgeBase> {
+    config.ensure_default_embedder()?;
     let embedder = config.load_embedder()?;
     let mut pb: Option<ProgressBar> = None;
     let kb = KnowledgeBase::open(&config.data_dir, embedder, &mut |n| {
