@@ -27,6 +27,10 @@ pub(super) enum BenchCommand {
     /// search latency of the knowledge base in --data-dir, on questions
     /// whose gold answer is a Service-Public fiche.
     Retrieval(super::bench_search::RetrievalBenchArgs),
+    /// The vector index at scale on synthetic embedding-like vectors: build
+    /// time, search latency, recall@10 against exact search, exact scan
+    /// latency.
+    Vectors(super::bench_vectors::VectorBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +248,7 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
     let args = match cmd {
         BenchCommand::Embed(args) => args,
         BenchCommand::Generate(args) => return super::bench_generate::run(config, args),
+        BenchCommand::Vectors(args) => return super::bench_vectors::run(args),
         BenchCommand::Retrieval(args) => {
             let kb = crate::kb::KnowledgeBase::open(
                 &config.data_dir,

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_generate;
 mod bench_search;
+mod bench_vectors;
 mod embed;
 mod generate;
 mod kb;
