@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
-use crate::kb::ingest::IngestEvent;
+use crate::kb::ingest::{IngestEvent, IngestOptions};
 use crate::kb::{Filters, KnowledgeBase};
 use crate::{Error, Result};
 
@@ -22,6 +22,10 @@ pub(super) struct IngestArgs {
     /// Collection to file the documents under (for search filters).
     #[arg(long, default_value = "")]
     collection: String,
+    /// Leave document titles out of the index (to measure retrieval on
+    /// questions that quote titles; not for real use).
+    #[arg(long, hide = true)]
+    no_titles: bool,
 }
 
 #[derive(Debug, Args)]
@@ -91,19 +95,19 @@ fn open(config: &Config) -> Result<KnowledgeBase> {
 pub(super) fn ingest(config: &Config, args: IngestArgs) -> Result<()> {
     let mut kb = open(config)?;
     let mut pb = None;
-    let report = kb.ingest(
-        &args.paths,
-        args.sync,
-        &args.collection,
-        &mut |ev| match ev {
-            IngestEvent::Files(n) => pb = Some(bar(n as u64, "ingesting")),
-            IngestEvent::FileDone(_) => {
-                if let Some(pb) = &pb {
-                    pb.inc(1);
-                }
+    let options = IngestOptions {
+        sync: args.sync,
+        collection: args.collection.clone(),
+        index_titles: !args.no_titles,
+    };
+    let report = kb.ingest(&args.paths, &options, &mut |ev| match ev {
+        IngestEvent::Files(n) => pb = Some(bar(n as u64, "ingesting")),
+        IngestEvent::FileDone(_) => {
+            if let Some(pb) = &pb {
+                pb.inc(1);
             }
-        },
-    )?;
+        }
+    })?;
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }

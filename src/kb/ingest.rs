@@ -41,6 +41,29 @@ pub struct IngestReport {
     pub seconds: f64,
 }
 
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Also remove documents whose files are gone from the given folders.
+    pub sync: bool,
+    /// Collection to file the documents under.
+    pub collection: String,
+    /// Index document titles (in each chunk's context line and in the
+    /// lexical index). Only turned off to measure retrieval without them:
+    /// Service-Public question sets often quote the fiche's title.
+    pub index_titles: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            sync: false,
+            collection: String::new(),
+            index_titles: true,
+        }
+    }
+}
+
 /// Progress events for a progress bar.
 #[derive(Debug, Clone)]
 pub enum IngestEvent<'a> {
@@ -95,8 +118,7 @@ impl KnowledgeBase {
     pub fn ingest(
         &mut self,
         paths: &[PathBuf],
-        sync: bool,
-        collection: &str,
+        options: &IngestOptions,
         on: &mut dyn FnMut(IngestEvent<'_>),
     ) -> Result<IngestReport> {
         let started = Instant::now();
@@ -105,13 +127,13 @@ impl KnowledgeBase {
         let mut report = IngestReport::default();
         let opts = ChunkOptions::default();
         for file in &files {
-            match self.ingest_file(file, collection, &opts, &mut report) {
+            match self.ingest_file(file, options, &opts, &mut report) {
                 Ok(()) => {}
                 Err(e) => report.failed.push((file.clone(), e.to_string())),
             }
             on(IngestEvent::FileDone(file));
         }
-        if sync {
+        if options.sync {
             let roots: Vec<String> = paths
                 .iter()
                 .filter(|p| p.is_dir())
@@ -135,7 +157,7 @@ impl KnowledgeBase {
     fn ingest_file(
         &mut self,
         file: &Path,
-        collection: &str,
+        options: &IngestOptions,
         opts: &ChunkOptions,
         report: &mut IngestReport,
     ) -> Result<()> {
@@ -156,7 +178,17 @@ impl KnowledgeBase {
             .map_or_else(|| source.clone(), |n| n.to_string_lossy().into_owned());
         let doc: Document = guichet_ingest::load_bytes(&name, &bytes)?;
         let embedder = self.embedder.clone();
-        let chunks = guichet_ingest::chunk(&doc, opts, &|t: &str| {
+        let untitled;
+        let to_chunk = if options.index_titles {
+            &doc
+        } else {
+            untitled = Document {
+                title: String::new(),
+                ..doc.clone()
+            };
+            &untitled
+        };
+        let chunks = guichet_ingest::chunk(to_chunk, opts, &|t: &str| {
             embedder
                 .count_tokens(t, EmbedKind::Passage)
                 .unwrap_or(t.len() / 4)
@@ -174,7 +206,8 @@ impl KnowledgeBase {
         report.embed_seconds += t1.elapsed().as_secs_f64();
         let new_doc = NewDocument {
             source,
-            collection: collection.to_owned(),
+            collection: options.collection.clone(),
+            index_title: options.index_titles,
             title: doc.title.clone(),
             format: doc.format.to_string(),
             hash,

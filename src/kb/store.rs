@@ -66,6 +66,8 @@ pub struct NewDocument {
     pub date: Option<String>,
     /// Other metadata as a JSON object.
     pub metadata: serde_json::Value,
+    /// Whether the title's words go into the lexical index.
+    pub index_title: bool,
 }
 
 /// A chunk to store.
@@ -267,7 +269,12 @@ impl Store {
                 ])?;
                 let id = tx.last_insert_rowid();
                 // Title and section count as words of the chunk.
-                let terms = lexical::normalize(&format!("{} {} {}", doc.title, c.section, c.text));
+                let title = if doc.index_title {
+                    doc.title.as_str()
+                } else {
+                    ""
+                };
+                let terms = lexical::normalize(&format!("{title} {} {}", c.section, c.text));
                 fts.execute(params![id, terms])?;
                 ids.push(id);
             }
