@@ -59,7 +59,7 @@ enum Command {
 /// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level.
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,hnsw_rs=warn,anndists=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,hnsw_rs=warn,anndists=warn,pdf_extract=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
