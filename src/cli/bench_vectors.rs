@@ -50,7 +50,7 @@ fn synthetic(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
     (0..n)
         .map(|_| {
             let c = &centres[rng.random_range(0..centres.len())];
-            unit(c.iter().map(|x| x + 0.06 * gaussian(&mut rng)).collect())
+            unit(c.iter().map(|x| x + 0.03 * gaussian(&mut rng)).collect())
         })
         .collect()
 }
