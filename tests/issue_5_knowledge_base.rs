@@ -8,7 +8,7 @@ use crate::support::{ensure_e5, guichet, run};
 
 fn demo(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("ingest/demo")
+        .join("ingest/demo/documents")
         .join(rel)
 }
 

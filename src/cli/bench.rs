@@ -31,6 +31,10 @@ pub(super) enum BenchCommand {
     /// time, search latency, recall@10 against exact search, exact scan
     /// latency.
     Vectors(super::bench_vectors::VectorBenchArgs),
+    /// Ingestion throughput (documents/s, chunks/s), where the time goes
+    /// (parsing, embedding, indexing) and the size on disk, into a fresh
+    /// temporary knowledge base.
+    Ingest(super::bench_ingest::IngestBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +253,7 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Embed(args) => args,
         BenchCommand::Generate(args) => return super::bench_generate::run(config, args),
         BenchCommand::Vectors(args) => return super::bench_vectors::run(args),
+        BenchCommand::Ingest(args) => return super::bench_ingest::run(config, args),
         BenchCommand::Retrieval(args) => {
             let kb = crate::kb::KnowledgeBase::open(
                 &config.data_dir,

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_generate;
+mod bench_ingest;
 mod bench_search;
 mod bench_vectors;
 mod embed;
