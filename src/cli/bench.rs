@@ -260,7 +260,7 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
                 config.load_embedder()?,
                 &mut |_| {},
             )?;
-            return super::bench_search::run(config, &kb, args);
+            return super::bench_search::run(&kb, args);
         }
     };
     let text = std::fs::read_to_string(&args.passages).map_err(|source| Error::Io {

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::config::Config;
 use crate::kb::{Filters, KnowledgeBase, SearchMode};
 use crate::{Error, Result};
 
@@ -30,8 +29,7 @@ fn fiche_id(url: Option<&str>) -> Option<&str> {
     url?.rsplit('/').next()
 }
 
-pub(super) fn run(config: &Config, kb: &KnowledgeBase, args: RetrievalBenchArgs) -> Result<()> {
-    let _ = config;
+pub(super) fn run(kb: &KnowledgeBase, args: RetrievalBenchArgs) -> Result<()> {
     let raw = std::fs::read_to_string(&args.questions).map_err(|source| Error::Io {
         path: args.questions.clone(),
         source,

@@ -33,7 +33,7 @@ pub struct IngestReport {
     pub failed: Vec<(PathBuf, String)>,
     /// Chunks written.
     pub chunks: usize,
-    /// Seconds spent parsing, chunking, embedding and storing.
+    /// Seconds spent reading, parsing and chunking.
     pub parse_seconds: f64,
     /// Seconds spent embedding.
     pub embed_seconds: f64,

@@ -296,7 +296,8 @@ pub struct Decoder {
 pub struct LoadOptions {
     /// Positions the KV cache and rope tables are sized for.
     pub context: usize,
-    /// Rewrite Q5_0 weights as Q8_0 (exact) for candle's SIMD kernels.
+    /// Rewrite Q5_0 (exactly) and Q4_1 weights as Q8_0 for candle's SIMD
+    /// kernels (neither has one on x86).
     pub widen_q5_0: bool,
     /// Fuse Q/K/V and gate/up projections when their types match.
     pub fuse: bool,
