@@ -10,20 +10,23 @@ use guichet_models::{
     BertEmbedder, E5Embedder, Embedder, GeneratorOptions, GgufGenerator, WeightMode,
 };
 
+use crate::settings::Settings;
 use crate::{Error, Result};
 
-/// Global options, accepted before or after any subcommand.
-#[derive(Debug, Clone, Args)]
+/// Global options, accepted before or after any subcommand. Each one also
+/// has a key in the configuration file (`--config`); a flag or its
+/// environment variable wins over the file, the file over the default.
+#[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
-    /// Folder holding the model files. `guichet models fetch` fills it; the
-    /// default is the repository's git-ignored `models/weights/`.
-    #[arg(
-        long,
-        env = "GUICHET_MODELS",
-        default_value = "models/weights",
-        global = true
-    )]
-    pub models_dir: PathBuf,
+    /// The configuration file (TOML; see guichet.example.toml). Default:
+    /// `guichet.toml` in the current folder when there is one.
+    #[arg(long, env = "GUICHET_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Folder holding the model files. `guichet models fetch` fills it
+    /// (default: the repository's git-ignored `models/weights/`).
+    #[arg(long, env = "GUICHET_MODELS", global = true)]
+    pub models_dir: Option<PathBuf>,
 
     /// CPU threads for model inference (default: every core). Sets candle's
     /// CANDLE_NUM_THREADS, which is read once, at the first model call.
@@ -34,13 +37,8 @@ pub struct GlobalArgs {
     /// default), `minilm` (all-MiniLM-L6-v2, English only), the path of a
     /// packed e5 `.bin` file, or a folder with config.json,
     /// model.safetensors and tokenizer.json (any BERT-family model).
-    #[arg(
-        long,
-        env = "GUICHET_EMBEDDING_MODEL",
-        default_value = "e5",
-        global = true
-    )]
-    pub embedding_model: String,
+    #[arg(long, env = "GUICHET_EMBEDDING_MODEL", global = true)]
+    pub embedding_model: Option<String>,
 
     /// How the e5 encoder runs its 4-bit weights: `f32` (dequantised once at
     /// load, fastest on this class of CPU, see models/README.md) or `q4`
@@ -51,24 +49,20 @@ pub struct GlobalArgs {
     /// Generation model: `gemma3` (Gemma 3 270M, the default), `smollm2`
     /// (SmolLM2-135M-Instruct), or the path of any GGUF file of a supported
     /// architecture (gemma3, llama, qwen2, qwen3, phi3).
-    #[arg(
-        long,
-        env = "GUICHET_GENERATION_MODEL",
-        default_value = "gemma3",
-        global = true
-    )]
-    pub generation_model: String,
+    #[arg(long, env = "GUICHET_GENERATION_MODEL", global = true)]
+    pub generation_model: Option<String>,
 
-    /// Tokens of context for generation (prompt and answer). 4,096 fits the
-    /// sources of an answer with room to spare; larger costs memory (Gemma 3
-    /// 270M: about 37 KB of key/value cache per token).
-    #[arg(long, env = "GUICHET_CONTEXT", default_value_t = 4096, global = true)]
-    pub context: usize,
+    /// Tokens of context for generation (prompt and answer; default 4,096,
+    /// which fits the sources of an answer with room to spare; larger costs
+    /// memory: Gemma 3 270M takes about 37 KB of key/value cache per token).
+    #[arg(long, env = "GUICHET_CONTEXT", global = true)]
+    pub context: Option<usize>,
 
-    /// Folder of the knowledge base (SQLite database and vector index).
-    /// Created if absent; back it up to keep the town's documents.
-    #[arg(long, env = "GUICHET_DATA", default_value = "data", global = true)]
-    pub data_dir: PathBuf,
+    /// Folder of the knowledge base (SQLite database and vector index;
+    /// default `data/`). Created if absent; back it up to keep the town's
+    /// documents.
+    #[arg(long, env = "GUICHET_DATA", global = true)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Which embedding model to load.
@@ -99,25 +93,32 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The embedding model as given (`e5`, `minilm` or a path).
     pub embedding_spec: String,
+    /// The generation model as given (`gemma3`, `smollm2` or a path).
+    pub generation_spec: String,
+    /// Everything else of the configuration file (town, answers, limits),
+    /// with the flags above already folded in.
+    pub settings: Settings,
 }
 
 impl Config {
-    /// Validates the global arguments.
+    /// Validates the global arguments over the configuration file and the
+    /// environment.
     pub fn from_args(args: &GlobalArgs) -> Result<Self> {
-        if args.threads == Some(0) {
-            return Err(Error::Usage("--threads must be at least 1".into()));
-        }
-        let embedding_model = resolve_embedding_model(&args.models_dir, &args.embedding_model)?;
-        let generation_model = resolve_generation_model(&args.models_dir, &args.generation_model)?;
+        let settings = settings(args)?;
+        let embedding_model = resolve_embedding_model(&settings.models, &settings.embedding_model)?;
+        let generation_model =
+            resolve_generation_model(&settings.models, &settings.generation_model)?;
         Ok(Self {
             generation_model,
-            context: args.context,
-            data_dir: args.data_dir.clone(),
-            embedding_spec: args.embedding_model.clone(),
-            models_dir: args.models_dir.clone(),
-            threads: args.threads,
+            context: settings.context,
+            data_dir: settings.data.clone(),
+            embedding_spec: settings.embedding_model.clone(),
+            generation_spec: settings.generation_model.clone(),
+            models_dir: settings.models.clone(),
+            threads: Some(settings.threads).filter(|&n| n > 0),
             embedding_model,
             e5_weights: args.e5_weights,
+            settings,
         })
     }
 
@@ -154,6 +155,38 @@ impl Config {
     pub fn load_embedder(&self) -> Result<Arc<dyn Embedder>> {
         load_embedder(&self.embedding_model, self.e5_weights)
     }
+}
+
+/// The configuration file (`--config`, else `./guichet.toml` when present)
+/// with the environment and the global flags folded in.
+pub fn settings(args: &GlobalArgs) -> Result<Settings> {
+    let file = match &args.config {
+        Some(p) => Some(p.clone()),
+        None => Some(PathBuf::from("guichet.toml")).filter(|p| p.is_file()),
+    };
+    let mut settings = Settings::load(file.as_deref(), &|k| std::env::var(k).ok())?;
+    if let Some(v) = &args.models_dir {
+        settings.models = v.clone();
+    }
+    if let Some(v) = &args.data_dir {
+        settings.data = v.clone();
+    }
+    if let Some(v) = &args.embedding_model {
+        settings.embedding_model = v.clone();
+    }
+    if let Some(v) = &args.generation_model {
+        settings.generation_model = v.clone();
+    }
+    if let Some(v) = args.context {
+        settings.context = v;
+    }
+    if let Some(v) = args.threads {
+        if v == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        settings.threads = v;
+    }
+    Ok(settings)
 }
 
 /// Turns `e5`, `minilm` or a path into an [`EmbeddingModel`].

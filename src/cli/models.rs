@@ -5,7 +5,7 @@ use guichet_models::fetch::{self, DefaultModel, FetchEvent, FileState, DEFAULT_M
 
 use guichet_models::generate::GgufFile;
 
-use crate::config::{resolve_generation_model, GlobalArgs};
+use crate::config::resolve_generation_model;
 use crate::{Error, Result};
 
 #[derive(Debug, Subcommand)]
@@ -51,8 +51,7 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-pub(super) fn run(global: &GlobalArgs, cmd: ModelsCommand) -> Result<()> {
-    let dir = &global.models_dir;
+pub(super) fn run(dir: &std::path::Path, cmd: ModelsCommand) -> Result<()> {
     match cmd {
         ModelsCommand::Fetch(sel) => {
             let models = select(&sel.models)?;

@@ -1,0 +1,394 @@
+//! The configuration file, `guichet.toml`: everything a town sets once
+//! (where the data lives, which models, the town's name and contact
+//! details, the service's limits), with an environment override for every
+//! key so that containers and tests need no file at all.
+//!
+//! Precedence, highest first: command-line flag, `GUICHET_*` environment
+//! variable, the file, the built-in default. The variable of a key is
+//! `GUICHET_<SECTION>_<KEY>` in upper case (`GUICHET_TOWN_PHONE`,
+//! `GUICHET_SERVER_BIND`), or `GUICHET_<KEY>` for a top-level key
+//! (`GUICHET_DATA`, `GUICHET_MODELS`). `guichet.example.toml` at the
+//! repository root documents every key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Knowledge base folder (SQLite database, vector index, conversations).
+    pub data: PathBuf,
+    /// Folder of the model files.
+    pub models: PathBuf,
+    /// Embedding model: `e5`, `minilm` or a path.
+    pub embedding_model: String,
+    /// Generation model: `gemma3`, `smollm2` or the path of a GGUF file.
+    pub generation_model: String,
+    /// Tokens of generation context.
+    pub context: usize,
+    /// Inference threads (0: every core).
+    pub threads: usize,
+    /// The HTTP service.
+    pub server: ServerSettings,
+    /// The town: named in answers and given as the human contact.
+    pub town: TownSettings,
+    /// How answers are made.
+    pub answer: AnswerSettings,
+    /// Protection of the service.
+    pub limits: LimitSettings,
+    /// Personal data in stored questions.
+    pub privacy: PrivacySettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data: PathBuf::from("data"),
+            models: PathBuf::from("models/weights"),
+            embedding_model: "e5".into(),
+            generation_model: "gemma3".into(),
+            context: 4096,
+            threads: 0,
+            server: ServerSettings::default(),
+            town: TownSettings::default(),
+            answer: AnswerSettings::default(),
+            limits: LimitSettings::default(),
+            privacy: PrivacySettings::default(),
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address and port to listen on. Loopback by default: put a reverse
+    /// proxy (TLS) in front, or set `0.0.0.0:8080` in a container.
+    pub bind: String,
+    /// Documents ingested at start-up when the knowledge base is empty, so
+    /// a fresh installation answers at once ("" to start empty).
+    pub demo_corpus: String,
+    /// Origins (the town's web site) allowed to call the API from a
+    /// browser. Empty: same origin only.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            demo_corpus: "ingest/demo/documents".into(),
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+/// `[town]`: the contact details given when the assistant cannot answer.
+/// They are also the only phone numbers, e-mail addresses and links an
+/// answer may contain besides those of its sources.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TownSettings {
+    /// The town hall's name, as citizens know it.
+    pub name: String,
+    /// Reception phone number.
+    pub phone: String,
+    /// Reception e-mail address.
+    pub email: String,
+    /// Postal address of the town hall.
+    pub address: String,
+    /// Opening hours, in words.
+    pub hours: String,
+    /// The town's web site.
+    pub website: String,
+}
+
+impl Default for TownSettings {
+    fn default() -> Self {
+        Self {
+            name: "Mairie de Démo".into(),
+            phone: "01 23 45 67 89".into(),
+            email: "accueil@mairie-demo.fr".into(),
+            address: "1 place de la Mairie, 00000 Démo".into(),
+            hours: "du lundi au vendredi, de 8 h 30 à 17 h".into(),
+            website: "https://www.mairie-demo.fr".into(),
+        }
+    }
+}
+
+impl TownSettings {
+    /// The contact paragraph of abstentions and handoffs, in French.
+    pub fn contact_text(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.phone.is_empty() {
+            parts.push(format!("par téléphone au {}", self.phone));
+        }
+        if !self.email.is_empty() {
+            parts.push(format!("par courriel à {}", self.email));
+        }
+        let mut s = format!("Vous pouvez contacter {}", self.name);
+        if !parts.is_empty() {
+            s.push(' ');
+            s.push_str(&parts.join(" ou "));
+        }
+        if !self.address.is_empty() {
+            s.push_str(&format!(", ou vous rendre au {}", self.address));
+        }
+        if !self.hours.is_empty() {
+            s.push_str(&format!(" ({})", self.hours));
+        }
+        s.push('.');
+        if !self.website.is_empty() {
+            s.push_str(&format!(" Site internet : {}.", self.website));
+        }
+        s
+    }
+}
+
+/// How answers are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerMode {
+    /// The sentences of the sources that answer, with citations; no LLM.
+    Extractive,
+    /// The LLM writes from numbered sources; the extractive answer is the
+    /// fallback when its citations do not check.
+    Generative,
+}
+
+impl std::str::FromStr for AnswerMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "extractive" => Ok(Self::Extractive),
+            "generative" => Ok(Self::Generative),
+            _ => Err(format!("unknown answer mode {s}: extractive or generative")),
+        }
+    }
+}
+
+/// `[answer]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnswerSettings {
+    /// `extractive` (default: the small default models copy well and
+    /// answer badly) or `generative`.
+    pub mode: AnswerMode,
+    /// Chunks retrieved and numbered as sources.
+    pub sources: usize,
+    /// At most this many sources from one document.
+    pub per_document: usize,
+    /// Confidence under which the assistant abstains (0-1; calibrated,
+    /// see the README's "Abstention" section).
+    pub abstain_below: f64,
+    /// Most tokens of a generated answer.
+    pub max_new_tokens: usize,
+    /// Sampling temperature (0: greedy, reproducible).
+    pub temperature: f64,
+    /// Let the LLM rewrite follow-up questions (otherwise the previous
+    /// question's key terms are carried over).
+    pub rewrite_with_model: bool,
+    /// A file of extra acronyms (`ACRONYM<TAB>expansion` lines) added to
+    /// the built-in lexicon ("": none).
+    pub lexicon: String,
+}
+
+impl Default for AnswerSettings {
+    fn default() -> Self {
+        Self {
+            mode: AnswerMode::Extractive,
+            sources: 5,
+            per_document: 2,
+            abstain_below: crate::rag::confidence::DEFAULT_THRESHOLD,
+            max_new_tokens: 256,
+            temperature: 0.0,
+            rewrite_with_model: false,
+            lexicon: String::new(),
+        }
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Longest citizen message, in characters (longer: 413).
+    pub max_message_chars: usize,
+    /// Answers in progress or waiting at once; past it, 503 with
+    /// `Retry-After` at once rather than a hanging request.
+    pub queue: usize,
+    /// Seconds an answer may take before it is cancelled.
+    pub request_timeout_secs: u64,
+    /// Chat requests per minute from one client address (0: no limit).
+    pub rate_per_minute: u32,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_message_chars: 2000,
+            queue: 8,
+            request_timeout_secs: 120,
+            rate_per_minute: 30,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// `[privacy]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// Keep the unmasked question beside the masked one (off by default:
+    /// e-mail addresses, phone numbers, social security numbers and IBANs
+    /// are masked before anything is stored).
+    pub keep_original_questions: bool,
+}
+
+impl Settings {
+    /// Reads `path` (when given), applies `GUICHET_*` overrides from
+    /// `env`, and checks the result.
+    pub fn load(path: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+        let mut table = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| Error::Io {
+                    path: p.to_owned(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        let defaults = toml::Table::try_from(Settings::default())
+            .map_err(|e| Error::Usage(format!("default settings: {e}: this is a bug")))?;
+        apply_env(&mut table, &defaults, "GUICHET", env)?;
+        let settings: Settings = table.try_into().map_err(|e| {
+            let origin = path.map_or("the environment".to_string(), |p| p.display().to_string());
+            Error::Usage(format!("{origin}: {e}"))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::Usage(m.to_string()));
+        if self.answer.sources == 0 {
+            return bad("answer.sources must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.answer.abstain_below) {
+            return bad("answer.abstain_below must be between 0 and 1");
+        }
+        if self.limits.queue == 0 {
+            return bad("limits.queue must be at least 1");
+        }
+        if self.limits.max_message_chars == 0 {
+            return bad("limits.max_message_chars must be at least 1");
+        }
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(Error::Usage(format!(
+                "server.bind {:?} is not an address:port such as 127.0.0.1:8080",
+                self.server.bind
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Walks the keys of `defaults` (which has every key) and sets those whose
+/// `PREFIX_KEY` variable is set. A value is read as TOML when it parses as
+/// the key's type (numbers, booleans, arrays), else as a string.
+fn apply_env(
+    table: &mut toml::Table,
+    defaults: &toml::Table,
+    prefix: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<()> {
+    for (key, default) in defaults {
+        let name = format!("{prefix}_{}", key.to_uppercase());
+        if let toml::Value::Table(sub) = default {
+            let entry = table
+                .entry(key.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = entry {
+                apply_env(t, sub, &name, env)?;
+            }
+            continue;
+        }
+        let Some(raw) = env(&name) else { continue };
+        let value = match default {
+            toml::Value::String(_) => toml::Value::String(raw),
+            _ => format!("v = {raw}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .ok_or_else(|| Error::Usage(format!("{name}={raw}: not a valid value")))?,
+        };
+        table.insert(key.clone(), value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("guichet.toml");
+        std::fs::write(
+            &path,
+            "data = \"/srv/guichet\"\n[town]\nname = \"Mairie de Sète\"\nphone = \"04 00 00 00 00\"\n[limits]\nqueue = 3\n",
+        )
+        .unwrap();
+        let env = |k: &str| match k {
+            "GUICHET_TOWN_PHONE" => Some("04 99 99 99 99".to_string()),
+            "GUICHET_LIMITS_RATE_PER_MINUTE" => Some("5".to_string()),
+            "GUICHET_SERVER_CORS_ORIGINS" => Some("[\"https://sete.fr\"]".to_string()),
+            _ => None,
+        };
+        let s = Settings::load(Some(&path), &env).unwrap();
+        assert_eq!(s.data, PathBuf::from("/srv/guichet"));
+        assert_eq!(s.town.name, "Mairie de Sète");
+        assert_eq!(s.town.phone, "04 99 99 99 99");
+        assert_eq!(s.limits.queue, 3);
+        assert_eq!(s.limits.rate_per_minute, 5);
+        assert_eq!(s.server.cors_origins, vec!["https://sete.fr".to_string()]);
+        assert_eq!(s.answer.mode, AnswerMode::Extractive);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("guichet.toml");
+        std::fs::write(&path, "[town]\nnmae = \"x\"\n").unwrap();
+        let e = Settings::load(Some(&path), &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nmae"), "{e}");
+        let env = |k: &str| (k == "GUICHET_LIMITS_QUEUE").then(|| "beaucoup".to_string());
+        let e = Settings::load(None, &env).unwrap_err().to_string();
+        assert!(e.contains("GUICHET_LIMITS_QUEUE"), "{e}");
+        let env = |k: &str| (k == "GUICHET_SERVER_BIND").then(|| "localhost".to_string());
+        let e = Settings::load(None, &env).unwrap_err().to_string();
+        assert!(e.contains("server.bind"), "{e}");
+    }
+
+    #[test]
+    fn the_example_file_is_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("guichet.example.toml");
+        let s = Settings::load(Some(&path), &|_| None).unwrap();
+        let d = Settings::default();
+        assert_eq!(
+            toml::Table::try_from(&s).unwrap(),
+            toml::Table::try_from(&d).unwrap()
+        );
+    }
+}
