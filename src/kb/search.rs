@@ -67,17 +67,32 @@ impl KnowledgeBase {
         if k == 0 || question.trim().is_empty() {
             return Ok(Vec::new());
         }
-        let candidates = (k * 8).max(50);
         let q = self
             .embedder
             .embed(&[question], EmbedKind::Query)?
             .into_iter()
             .next()
             .ok_or_else(|| Error::Usage("the embedder returned no vector".into()))?;
+        self.search_with_vector(question, &q, k, filters)
+    }
+
+    /// [`Self::search`] with the question's embedding already computed
+    /// (the assistant reuses it to score sentences).
+    pub fn search_with_vector(
+        &self,
+        question: &str,
+        q: &[f32],
+        k: usize,
+        filters: &Filters,
+    ) -> Result<Vec<SearchHit>> {
+        if k == 0 || question.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let candidates = (k * 8).max(50);
         let dense = if filters.mode == SearchMode::Lexical {
             Vec::new()
         } else {
-            self.vectors.search(&q, candidates)
+            self.vectors.search(q, candidates)
         };
         let lexical = if filters.mode == SearchMode::Dense {
             Vec::new()

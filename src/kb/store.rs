@@ -388,6 +388,28 @@ impl Store {
             .query_row("SELECT count(*) FROM chunks", [], |r| r.get(0))?)
     }
 
+    /// In how many chunks each of `terms` (normalised, as
+    /// [`lexical::terms`] gives them) occurs: the rarity of a question's
+    /// words, for the confidence score. Read from FTS5's own vocabulary.
+    pub fn document_frequencies(&self, terms: &[String]) -> Result<Vec<u64>> {
+        self.conn.execute_batch(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row);",
+        )?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT doc FROM temp.chunks_vocab WHERE term = ?1")?;
+        terms
+            .iter()
+            .map(|t| {
+                Ok(st
+                    .query_row([t], |r| r.get::<_, i64>(0))
+                    .optional()?
+                    .unwrap_or(0)
+                    .max(0) as u64)
+            })
+            .collect()
+    }
+
     /// The `k` best chunks for `question` by BM25 (best first, with the
     /// BM25 score, higher is better).
     pub fn lexical(&self, question: &str, k: usize) -> Result<Vec<(i64, f64)>> {

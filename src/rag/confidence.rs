@@ -1,0 +1,128 @@
+//! The confidence score: how likely the retrieved sources answer the
+//! question, from 0 to 1. Under `answer.abstain_below` the assistant
+//! abstains and offers a human instead of answering.
+//!
+//! A raw BM25 or cosine score alone separates answerable from unanswerable
+//! questions poorly (Etalab's PIAF-ML measured a ROC AUC of about 0.5 for
+//! BM25 on Service-Public questions): BM25 grows with question length, and
+//! e5's cosines sit in a narrow band for any French text. Two signals that
+//! do not depend on the question's length are combined instead:
+//! * `dense`: the best cosine between the question and a retrieved chunk;
+//! * `coverage`: the share of the question's words, weighted by rarity in
+//!   the knowledge base (IDF), that occur in the best chunks. A question
+//!   about Peru's capital has rare words no chunk contains.
+//!
+//! They are combined by a logistic model whose weights were fitted by
+//! `guichet bench calibrate` (see the README's "Abstention" section for the
+//! data and the figures).
+
+use std::collections::HashSet;
+
+use crate::kb::lexical;
+
+/// Logistic weights: bias, cosine, coverage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// Intercept.
+    pub bias: f64,
+    /// Weight of the best cosine.
+    pub dense: f64,
+    /// Weight of the IDF-weighted term coverage.
+    pub coverage: f64,
+}
+
+/// The weights fitted by `guichet bench calibrate` (README, "Abstention").
+pub const CALIBRATED: Weights = Weights {
+    bias: -24.0,
+    dense: 26.0,
+    coverage: 4.0,
+};
+
+/// The default abstention threshold on the calibrated score.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+/// What the confidence score is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Features {
+    /// Best cosine similarity between the question and a retrieved chunk.
+    pub dense: f64,
+    /// IDF-weighted share of the question's terms found in the best chunks.
+    pub coverage: f64,
+}
+
+impl Weights {
+    /// The score of `f`, between 0 and 1.
+    pub fn score(&self, f: &Features) -> f64 {
+        let z = self.bias + self.dense * f.dense + self.coverage * f.coverage;
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+/// A question's distinct terms with their IDF in the knowledge base
+/// (`ln(1 + N / (df + 1))`: a term no chunk has weighs the most).
+pub fn weighted_terms(total: u64, dfs: &[u64], terms: &[String]) -> Vec<(String, f64)> {
+    terms
+        .iter()
+        .zip(dfs)
+        .map(|(t, &df)| (t.clone(), (1.0 + total as f64 / (df as f64 + 1.0)).ln()))
+        .collect()
+}
+
+/// The distinct terms of `text`, in order of first occurrence.
+pub fn distinct_terms(text: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    lexical::terms(text)
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
+/// IDF-weighted share of `terms` that occur in `texts`.
+pub fn coverage(terms: &[(String, f64)], texts: &[&str]) -> f64 {
+    let total: f64 = terms.iter().map(|(_, w)| w).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let present: HashSet<String> = texts.iter().flat_map(|t| lexical::terms(t)).collect();
+    let found: f64 = terms
+        .iter()
+        .filter(|(t, _)| present.contains(t))
+        .map(|(_, w)| w)
+        .sum();
+    found / total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rare_missing_words_lower_coverage_more_than_common_ones() {
+        let terms = distinct_terms("capitale du Pérou mairie");
+        let dfs = vec![0, 0, 500];
+        let w = weighted_terms(1000, &dfs, &terms);
+        let c = coverage(&w, &["La mairie est ouverte le lundi."]);
+        assert!(c < 0.2, "{c}");
+        let c = coverage(&w, &["Lima est la capitale du Pérou, loin de la mairie."]);
+        assert!((c - 1.0).abs() < 1e-9, "{c}");
+    }
+
+    #[test]
+    fn score_grows_with_both_signals() {
+        let w = CALIBRATED;
+        let lo = w.score(&Features {
+            dense: 0.78,
+            coverage: 0.2,
+        });
+        let mid = w.score(&Features {
+            dense: 0.85,
+            coverage: 0.2,
+        });
+        let hi = w.score(&Features {
+            dense: 0.85,
+            coverage: 0.9,
+        });
+        assert!(lo < mid && mid < hi, "{lo} {mid} {hi}");
+        assert!((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi));
+    }
+}

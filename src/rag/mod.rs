@@ -1,0 +1,763 @@
+//! The answering engine: [`Assistant`] turns a citizen's message (and the
+//! conversation so far) into a grounded, cited French answer, or into an
+//! abstention that gives the town's contact. It is a library: the HTTP
+//! layer (`api`) and the evaluation harness call the same [`Assistant`].
+//!
+//! The steps, in order (see `DESIGN.md`):
+//! 1. refuse prompt-injection attempts, hand over explicit requests for a
+//!    person ([`safety`]);
+//! 2. rewrite a follow-up into a standalone question ([`condense`]);
+//! 3. expand acronyms ([`lexicon`]) and retrieve (hybrid search);
+//! 4. score the evidence ([`confidence`]) and abstain under the threshold;
+//! 5. answer, extractively ([`extractive`]) or with the LLM from numbered
+//!    sources ([`prompt`], [`worker`]), falling back to the extractive answer
+//!    when the generated one fails its citation check ([`citations`]);
+//! 6. mask contact details found in neither the sources nor the
+//!    configuration ([`guard`]), in the stream too.
+
+pub mod citations;
+pub mod condense;
+pub mod confidence;
+pub mod entities;
+pub mod extractive;
+pub mod guard;
+pub mod lexicon;
+pub mod privacy;
+pub mod prompt;
+pub mod safety;
+pub mod topic;
+pub mod worker;
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use guichet_models::generate::ChatFormat;
+use guichet_models::{Cancel, EmbedKind, Embedder, GenerationParams};
+use serde::Serialize;
+
+use crate::kb::{Filters, KnowledgeBase, SearchHit};
+use crate::settings::{AnswerMode, AnswerSettings, TownSettings};
+use crate::{Error, Result};
+
+pub use confidence::Features;
+pub use lexicon::Lexicon;
+pub use worker::GenerationWorker;
+
+/// Where the assistant finds its sources: the seam between the engine and
+/// the knowledge base (embedded SQLite + HNSW today, other engines later).
+pub trait Retriever: Send + Sync {
+    /// The `k` best chunks for `query`, whose embedding is `vector`.
+    fn search(
+        &self,
+        query: &str,
+        vector: &[f32],
+        k: usize,
+        filters: &Filters,
+    ) -> Result<Vec<SearchHit>>;
+
+    /// How many chunks there are, and in how many each term occurs.
+    fn term_frequencies(&self, terms: &[String]) -> Result<(u64, Vec<u64>)>;
+}
+
+impl Retriever for Mutex<KnowledgeBase> {
+    fn search(
+        &self,
+        query: &str,
+        vector: &[f32],
+        k: usize,
+        filters: &Filters,
+    ) -> Result<Vec<SearchHit>> {
+        let kb = self
+            .lock()
+            .map_err(|_| Error::Unavailable("the knowledge base lock is poisoned".into()))?;
+        kb.search_with_vector(query, vector, k, filters)
+    }
+
+    fn term_frequencies(&self, terms: &[String]) -> Result<(u64, Vec<u64>)> {
+        let kb = self
+            .lock()
+            .map_err(|_| Error::Unavailable("the knowledge base lock is poisoned".into()))?;
+        let total = kb.store().chunk_count()?.max(0) as u64;
+        Ok((total, kb.store().document_frequencies(terms)?))
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Answered from the sources, with citations.
+    Answered,
+    /// A curated answer validated by the town was served.
+    Curated,
+    /// The documents do not cover the question: abstained.
+    NotFound,
+    /// A topic the town excluded, or outside the assistant's remit.
+    OutOfScope,
+    /// The citizen asked for a person: contact details given.
+    HandoffSuggested,
+    /// The message tried to override the assistant's rules.
+    Refused,
+}
+
+impl Status {
+    /// The name used in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Answered => "answered",
+            Status::Curated => "curated",
+            Status::NotFound => "not_found",
+            Status::OutOfScope => "out_of_scope",
+            Status::HandoffSuggested => "handoff_suggested",
+            Status::Refused => "refused",
+        }
+    }
+}
+
+/// One numbered source of an answer.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Source {
+    /// Its number in the answer's `[n]` citations (1-based).
+    pub n: usize,
+    /// The document's id in the knowledge base.
+    pub document_id: i64,
+    /// The chunk's id.
+    pub chunk_id: i64,
+    /// The document's title.
+    pub title: String,
+    /// The section path within the document.
+    pub section: String,
+    /// First page, for paged documents.
+    pub page: Option<u32>,
+    /// Last page.
+    pub page_end: Option<u32>,
+    /// Public link (Service-Public page), when known.
+    pub url: Option<String>,
+    /// Where the document came from (file path or URL).
+    pub source: String,
+    /// Whether the answer cites it.
+    pub cited: bool,
+    /// The fused retrieval score.
+    pub score: f64,
+    /// A short extract of the chunk, for display.
+    pub extract: String,
+}
+
+/// Time spent, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct Timings {
+    /// Rewriting, embedding and searching.
+    pub retrieval_ms: u64,
+    /// Until the first piece of answer text.
+    pub first_token_ms: u64,
+    /// The whole answer.
+    pub total_ms: u64,
+}
+
+/// The assistant's answer to one message.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Answer {
+    /// What became of the message.
+    pub status: Status,
+    /// How sure the evidence is (0-1).
+    pub confidence: f64,
+    /// The municipal topic, when recognised.
+    pub topic: Option<String>,
+    /// The answer text (citations as `[n]`).
+    pub answer: String,
+    /// Whether the assistant abstained (no grounded answer).
+    pub abstained: bool,
+    /// Whether it is a curated answer validated by the town.
+    pub curated: bool,
+    /// The sources: cited ones flagged, the other retrieved ones too.
+    pub sources: Vec<Source>,
+    /// The question as searched (follow-ups rewritten, acronyms expanded).
+    pub standalone_question: String,
+    /// How the answer was written: `extractive`, `generative`, or `none`.
+    pub mode: String,
+    /// Whether a generated answer failed its checks and the extractive
+    /// answer replaced it (the streamed text is then superseded).
+    pub fallback: bool,
+    /// Contact details masked by the output guard.
+    pub masked: usize,
+    /// The model that wrote the answer.
+    pub model: String,
+    /// Prompt tokens (generative mode).
+    pub prompt_tokens: usize,
+    /// Generated tokens (generative mode).
+    pub generated_tokens: usize,
+    /// The evidence behind `confidence`.
+    pub features: Option<Features>,
+    /// Time spent.
+    pub timings: Timings,
+}
+
+/// A previous exchange of the conversation.
+#[derive(Debug, Clone, Default)]
+pub struct Turn {
+    /// The citizen's message as typed.
+    pub question: String,
+    /// The standalone question it was searched as.
+    pub standalone: String,
+    /// The answer given.
+    pub answer: String,
+}
+
+/// A citizen's message and its conversation.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The message.
+    pub message: String,
+    /// Earlier exchanges, oldest first.
+    pub history: Vec<Turn>,
+}
+
+/// What the assistant reports while it works.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The retrieved sources, before any text (a UI shows them at once).
+    Sources(&'a [Source]),
+    /// A piece of answer text.
+    Token(&'a str),
+}
+
+/// The retrieval of a question and how sure its evidence is.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// The question as searched (acronyms expanded).
+    pub query: String,
+    /// Its embedding.
+    pub vector: Vec<f32>,
+    /// The retrieved chunks, best first.
+    pub hits: Vec<SearchHit>,
+    /// The question's terms with their IDF.
+    pub weights: Vec<(String, f64)>,
+    /// The confidence features (`None` without hits).
+    pub features: Option<Features>,
+    /// The calibrated confidence (0-1).
+    pub confidence: f64,
+}
+
+/// The answering engine.
+pub struct Assistant {
+    retriever: Box<dyn Retriever>,
+    embedder: std::sync::Arc<dyn Embedder>,
+    generator: Option<GenerationWorker>,
+    answer: AnswerSettings,
+    town: TownSettings,
+    lexicon: Lexicon,
+}
+
+impl std::fmt::Debug for Assistant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assistant")
+            .field("mode", &self.answer.mode)
+            .field("generator", &self.generator)
+            .finish()
+    }
+}
+
+/// Longest extract shown with a source.
+const EXTRACT_CHARS: usize = 240;
+
+fn shorten(text: &str, max: usize) -> String {
+    let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.chars().count() <= max {
+        return t;
+    }
+    let cut: String = t.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a);
+    format!("{cut}…")
+}
+
+/// The chunk text without its context line.
+fn body(text: &str) -> &str {
+    text.split_once('\n').map_or(text, |(_, b)| b)
+}
+
+impl Assistant {
+    /// An assistant over `retriever`, embedding questions with `embedder`
+    /// and generating with `generator` when given (required for the
+    /// generative mode and for model rewrites of follow-ups).
+    pub fn new(
+        retriever: Box<dyn Retriever>,
+        embedder: std::sync::Arc<dyn Embedder>,
+        generator: Option<GenerationWorker>,
+        answer: AnswerSettings,
+        town: TownSettings,
+        lexicon: Lexicon,
+    ) -> Result<Self> {
+        if answer.mode == AnswerMode::Generative && generator.is_none() {
+            return Err(Error::Usage(
+                "the generative answer mode needs a generation model".into(),
+            ));
+        }
+        Ok(Self {
+            retriever,
+            embedder,
+            generator,
+            answer,
+            town,
+            lexicon,
+        })
+    }
+
+    /// The answer settings in force.
+    pub fn settings(&self) -> &AnswerSettings {
+        &self.answer
+    }
+
+    /// The town's settings (contact details).
+    pub fn town(&self) -> &TownSettings {
+        &self.town
+    }
+
+    /// The generation worker, when one is loaded.
+    pub fn generator(&self) -> Option<&GenerationWorker> {
+        self.generator.as_ref()
+    }
+
+    /// The embedder (for `/v1/embeddings`).
+    pub fn embedder(&self) -> &std::sync::Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// The abstention text: the documents do not cover this, here is the
+    /// town's contact, a person can take over.
+    pub fn abstention_text(&self) -> String {
+        format!(
+            "Je n'ai pas trouvé la réponse à cette question dans les documents de {}, \
+et je préfère ne pas vous donner une information incertaine. {} \
+Vous pouvez aussi demander à être mis en relation avec un agent.",
+            self.town.name,
+            self.town.contact_text()
+        )
+    }
+
+    fn refusal_text(&self) -> String {
+        format!(
+            "Je ne peux pas donner suite à cette demande. Je réponds uniquement aux questions \
+sur les démarches et les services de {}, à partir de ses documents. {}",
+            self.town.name,
+            self.town.contact_text()
+        )
+    }
+
+    fn handoff_text(&self) -> String {
+        format!(
+            "Bien sûr : un agent peut prendre le relais. {} Vous pouvez aussi laisser vos \
+coordonnées avec le formulaire « parler à un agent » : la mairie vous recontactera.",
+            self.town.contact_text()
+        )
+    }
+
+    /// Answers `request`, reporting sources and text through `on_event` as
+    /// they come. `cancel` stops the generation between two tokens.
+    pub fn answer(
+        &self,
+        request: &Request,
+        cancel: &Cancel,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Answer> {
+        let start = Instant::now();
+        let message = request.message.trim();
+        if message.is_empty() {
+            return Err(Error::Invalid("Le message est vide.".into()));
+        }
+        let fixed = |status: Status, text: String, on_event: &mut dyn FnMut(Event<'_>)| {
+            on_event(Event::Sources(&[]));
+            on_event(Event::Token(&text));
+            let ms = start.elapsed().as_millis() as u64;
+            Answer {
+                status,
+                confidence: 0.0,
+                topic: None,
+                answer: text,
+                abstained: true,
+                curated: false,
+                sources: Vec::new(),
+                standalone_question: message.to_string(),
+                mode: "none".into(),
+                fallback: false,
+                masked: 0,
+                model: String::new(),
+                prompt_tokens: 0,
+                generated_tokens: 0,
+                features: None,
+                timings: Timings {
+                    retrieval_ms: 0,
+                    first_token_ms: ms,
+                    total_ms: ms,
+                },
+            }
+        };
+        if safety::is_injection(message) {
+            return Ok(fixed(Status::Refused, self.refusal_text(), on_event));
+        }
+        if safety::wants_human(message) {
+            return Ok(fixed(
+                Status::HandoffSuggested,
+                self.handoff_text(),
+                on_event,
+            ));
+        }
+
+        // 1. The standalone question, without the citizen's own contact
+        // details (they match no document).
+        let previous = request.history.last().map(|t| t.standalone.as_str());
+        let searched = privacy::strip_personal_data(message);
+        let standalone = self.standalone(previous, &searched, cancel);
+        let Assessment {
+            query,
+            vector: qvec,
+            hits,
+            weights,
+            features,
+            confidence: conf,
+        } = self.assess(&standalone)?;
+        let retrieval_ms = start.elapsed().as_millis() as u64;
+        let mut sources: Vec<Source> = hits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Source {
+                n: i + 1,
+                document_id: h.chunk.document_id,
+                chunk_id: h.chunk.id,
+                title: h.chunk.title.clone(),
+                section: h.chunk.section.clone(),
+                page: h.chunk.page_start,
+                page_end: h.chunk.page_end,
+                url: h.chunk.url.clone(),
+                source: h.chunk.source.clone(),
+                cited: false,
+                score: h.fused,
+                extract: shorten(body(&h.chunk.text), EXTRACT_CHARS),
+            })
+            .collect();
+        let topic = topic::topic(
+            &standalone,
+            hits.first()
+                .map(|h| format!("{} › {}", h.chunk.title, h.chunk.section))
+                .as_deref(),
+        )
+        .map(str::to_string);
+
+        let mut out = Answer {
+            status: Status::NotFound,
+            confidence: conf,
+            topic,
+            answer: String::new(),
+            abstained: true,
+            curated: false,
+            sources: Vec::new(),
+            standalone_question: query.clone(),
+            mode: "none".into(),
+            fallback: false,
+            masked: 0,
+            model: String::new(),
+            prompt_tokens: 0,
+            generated_tokens: 0,
+            features,
+            timings: Timings {
+                retrieval_ms,
+                ..Timings::default()
+            },
+        };
+        let mut first_token: Option<u64> = None;
+        let mut emit = |text: &str, on_event: &mut dyn FnMut(Event<'_>)| {
+            if !text.is_empty() {
+                first_token.get_or_insert_with(|| start.elapsed().as_millis() as u64);
+                on_event(Event::Token(text));
+            }
+        };
+
+        if hits.is_empty() || conf < self.answer.abstain_below {
+            on_event(Event::Sources(&[]));
+            out.answer = self.abstention_text();
+            emit(&out.answer, on_event);
+            out.timings.first_token_ms = first_token.unwrap_or(0);
+            out.timings.total_ms = start.elapsed().as_millis() as u64;
+            return Ok(out);
+        }
+        on_event(Event::Sources(&sources));
+
+        // 4. The answer.
+        let mut allowed = entities::AllowList::default();
+        for h in &hits {
+            allowed.add_text(&h.chunk.text);
+            if let Some(u) = &h.chunk.url {
+                allowed.add_text(u);
+            }
+        }
+        for t in [
+            &self.town.phone,
+            &self.town.email,
+            &self.town.website,
+            &self.town.address,
+        ] {
+            allowed.add_text(t);
+        }
+        let mut guard = guard::Guard::new(allowed);
+        let passages: Vec<extractive::Passage<'_>> = hits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| extractive::Passage {
+                n: i + 1,
+                body: body(&h.chunk.text),
+                section: &h.chunk.section,
+            })
+            .collect();
+
+        let mut text = String::new();
+        let mut cited = BTreeSet::new();
+        let mut done = false;
+        if self.answer.mode == AnswerMode::Generative {
+            if let Some(g) = &self.generator {
+                match self.generate(g, &hits, &query, cancel, &mut guard, &mut |t| {
+                    emit(t, on_event)
+                }) {
+                    Ok((checked, gen)) => {
+                        out.model = g.info().id.clone();
+                        out.prompt_tokens = gen.prompt_tokens;
+                        out.generated_tokens = gen.generated_tokens;
+                        match checked {
+                            Some((t, c)) => {
+                                text = t;
+                                cited = c;
+                                out.mode = "generative".into();
+                                done = true;
+                            }
+                            None => out.fallback = true,
+                        }
+                    }
+                    Err(e @ (Error::Cancelled(_) | Error::Overloaded)) => return Err(e),
+                    Err(e) => {
+                        tracing::warn!("generation failed, extractive answer instead: {e}");
+                        out.fallback = true;
+                    }
+                }
+            }
+        }
+        if !done {
+            match extractive::extract(&qvec, &weights, &passages, self.embedder.as_ref())? {
+                Some(x) => {
+                    text = guard.check(&x.text);
+                    cited = x.cited;
+                    out.mode = "extractive".into();
+                    if out.model.is_empty() {
+                        out.model = format!("extractif ({})", self.embedder.id());
+                    }
+                    if !out.fallback {
+                        emit(&text, on_event);
+                    }
+                }
+                None => {
+                    out.answer = self.abstention_text();
+                    if !out.fallback {
+                        emit(&out.answer, on_event);
+                    }
+                    out.timings.first_token_ms = first_token.unwrap_or(0);
+                    out.timings.total_ms = start.elapsed().as_millis() as u64;
+                    return Ok(out);
+                }
+            }
+        }
+        for s in &mut sources {
+            s.cited = cited.contains(&s.n);
+        }
+        out.status = Status::Answered;
+        out.abstained = false;
+        out.answer = text;
+        out.sources = sources;
+        out.masked = guard.masked();
+        out.timings.first_token_ms = first_token.unwrap_or(0);
+        out.timings.total_ms = start.elapsed().as_millis() as u64;
+        Ok(out)
+    }
+
+    /// Retrieves the sources of a standalone question and scores the
+    /// evidence: the first half of [`Self::answer`], also used to
+    /// calibrate the abstention threshold and by the evaluation.
+    pub fn assess(&self, standalone: &str) -> Result<Assessment> {
+        let query = self.lexicon.expand(standalone);
+        let vector = self
+            .embedder
+            .embed(&[query.as_str()], EmbedKind::Query)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Unavailable("the embedder returned no vector".into()))?;
+        let filters = Filters {
+            max_per_document: self.answer.per_document,
+            ..Filters::default()
+        };
+        let hits = self
+            .retriever
+            .search(&query, &vector, self.answer.sources, &filters)?;
+        let terms = confidence::distinct_terms(&query);
+        let (total, dfs) = self.retriever.term_frequencies(&terms)?;
+        let weights = confidence::weighted_terms(total, &dfs, &terms);
+        let features = evidence(&hits, &weights);
+        let confidence = features.map_or(0.0, |f| confidence::CALIBRATED.score(&f));
+        Ok(Assessment {
+            query,
+            vector,
+            hits,
+            weights,
+            features,
+            confidence,
+        })
+    }
+
+    /// The standalone question: the model's rewrite when enabled and
+    /// usable, else the cheap carry-over.
+    fn standalone(&self, previous: Option<&str>, message: &str, cancel: &Cancel) -> String {
+        let Some(prev) = previous else {
+            return message.to_string();
+        };
+        if !condense::is_followup(message) {
+            return message.to_string();
+        }
+        if self.answer.rewrite_with_model {
+            if let Some(g) = &self.generator {
+                let chat = g.info().chat_format != ChatFormat::Plain;
+                let params = GenerationParams {
+                    max_new_tokens: 48,
+                    stop: vec!["\n".into()],
+                    ..GenerationParams::default()
+                };
+                let mut text = String::new();
+                let r = g.generate(
+                    prompt::rewrite_prompt(chat, prev, message),
+                    params,
+                    cancel,
+                    &mut |t| text.push_str(t),
+                );
+                match r {
+                    Ok(_) if condense::usable_rewrite(message, &text) => {
+                        return text.trim().to_string()
+                    }
+                    Ok(_) => tracing::debug!("unusable rewrite {text:?}, carrying over"),
+                    Err(e) => tracing::debug!("rewrite failed ({e}), carrying over"),
+                }
+            }
+        }
+        condense::carry_over(Some(prev), message)
+    }
+
+    /// Generates an answer from the sources; `None` in the first slot when
+    /// it fails the citation or grounding check.
+    #[allow(clippy::type_complexity)]
+    fn generate(
+        &self,
+        g: &GenerationWorker,
+        hits: &[SearchHit],
+        question: &str,
+        cancel: &Cancel,
+        guard: &mut guard::Guard,
+        emit: &mut dyn FnMut(&str),
+    ) -> Result<(
+        Option<(String, BTreeSet<usize>)>,
+        guichet_models::Generation,
+    )> {
+        // Budget the sources in characters (French runs at 3.5-4.5
+        // characters per token on these tokenizers; 3 keeps a margin).
+        let budget_tokens = g
+            .info()
+            .context
+            .saturating_sub(self.answer.max_new_tokens + 700);
+        let mut budget = budget_tokens * 3;
+        let mut sources = Vec::new();
+        for h in hits {
+            let text = body(&h.chunk.text);
+            if text.len() > budget {
+                break;
+            }
+            budget -= text.len();
+            sources.push(prompt::PromptSource {
+                heading: format!("{} › {}", h.chunk.title, h.chunk.section),
+                page: h.chunk.page_start,
+                text: text.to_string(),
+            });
+        }
+        let chat = g.info().chat_format != ChatFormat::Plain;
+        let (p, stop) = if chat {
+            (
+                prompt::chat_prompt(&self.town, &sources, question),
+                Vec::new(),
+            )
+        } else {
+            (
+                prompt::completion_prompt(&sources, question),
+                prompt::completion_stops(),
+            )
+        };
+        let params = GenerationParams {
+            max_new_tokens: self.answer.max_new_tokens,
+            temperature: self.answer.temperature,
+            stop,
+            ..GenerationParams::default()
+        };
+        let mut raw = String::new();
+        let gen = g.generate(p, params, cancel, &mut |t| {
+            raw.push_str(t);
+            let shown = guard.push(t);
+            emit(&shown);
+        })?;
+        if gen.finish == guichet_models::FinishReason::Cancelled {
+            return Err(Error::Cancelled("generation cancelled".into()));
+        }
+        let rest = guard.finish();
+        emit(&rest);
+        let checked = citations::check(&raw, sources.len());
+        if checked.cited.is_empty() {
+            tracing::info!("generated answer has no valid citation: extractive fallback");
+            return Ok((None, gen));
+        }
+        // Grounding: most of the answer's words must be in what it cites.
+        let cited_texts: Vec<&str> = checked
+            .cited
+            .iter()
+            .filter_map(|n| sources.get(n - 1).map(|s| s.text.as_str()))
+            .collect();
+        let answer_terms: Vec<(String, f64)> = confidence::distinct_terms(&checked.text)
+            .into_iter()
+            .filter(|t| !t.chars().all(|c| c.is_ascii_digit()) || t.len() > 1)
+            .map(|t| (t, 1.0))
+            .collect();
+        let support = confidence::coverage(&answer_terms, &cited_texts);
+        if support < 0.6 {
+            tracing::info!("generated answer {support:.2} supported: extractive fallback");
+            return Ok((None, gen));
+        }
+        // Masked already while streaming; the final text is masked the
+        // same way without counting twice.
+        Ok((
+            Some((guard.check_uncounted(&checked.text), checked.cited)),
+            gen,
+        ))
+    }
+}
+
+/// The confidence features of a retrieval, or `None` without hits.
+fn evidence(hits: &[SearchHit], weights: &[(String, f64)]) -> Option<Features> {
+    if hits.is_empty() {
+        return None;
+    }
+    let dense = hits.iter().filter_map(|h| h.dense).fold(f32::MIN, f32::max);
+    let dense = if dense == f32::MIN {
+        0.0
+    } else {
+        f64::from(dense)
+    };
+    let texts: Vec<String> = hits
+        .iter()
+        .take(3)
+        .map(|h| format!("{} {} {}", h.chunk.title, h.chunk.section, h.chunk.text))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    Some(Features {
+        dense,
+        coverage: confidence::coverage(weights, &refs),
+    })
+}

@@ -1,0 +1,167 @@
+//! The generation worker: one dedicated thread owns the model and takes
+//! generation jobs from a bounded queue. Model inference never runs on an
+//! async worker, and the queue's bound turns overload into an immediate,
+//! typed refusal instead of an ever-growing wait.
+//!
+//! The caller blocks on its own thread (a blocking task), receiving text
+//! pieces as the model writes them, so streaming needs no `Send` callback.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use guichet_models::{
+    Cancel, FinishReason, Generation, GenerationParams, Generator, GeneratorInfo, Prompt,
+};
+
+use crate::{Error, Result};
+
+enum Piece {
+    Text(String),
+    Done(Result<Generation, String>),
+}
+
+struct Job {
+    prompt: Prompt,
+    params: GenerationParams,
+    cancel: Cancel,
+    out: mpsc::Sender<Piece>,
+    span: tracing::Span,
+}
+
+/// Counters of the worker, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    /// Generations finished (any reason).
+    pub generations: AtomicU64,
+    /// Generations stopped because the caller cancelled (client gone,
+    /// time limit).
+    pub cancelled: AtomicU64,
+    /// Tokens generated.
+    pub tokens: AtomicU64,
+}
+
+/// A handle to the generation thread; cheap to share.
+pub struct GenerationWorker {
+    tx: SyncSender<Job>,
+    info: GeneratorInfo,
+    stats: Arc<WorkerStats>,
+    _thread: Arc<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for GenerationWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenerationWorker")
+            .field("model", &self.info.id)
+            .finish()
+    }
+}
+
+impl GenerationWorker {
+    /// Starts the thread; at most `queue` jobs wait behind the running one.
+    pub fn spawn(mut generator: Box<dyn Generator>, queue: usize) -> Result<Self> {
+        let info = generator.info().clone();
+        let (tx, rx): (SyncSender<Job>, Receiver<Job>) = mpsc::sync_channel(queue.max(1));
+        let stats = Arc::new(WorkerStats::default());
+        let st = stats.clone();
+        let thread = std::thread::Builder::new()
+            .name("guichet-generation".into())
+            .spawn(move || {
+                for job in rx {
+                    let _enter = job.span.enter();
+                    if job.cancel.is_cancelled() {
+                        st.cancelled.fetch_add(1, Ordering::Relaxed);
+                        let _ = job.out.send(Piece::Done(Err("cancelled".into())));
+                        continue;
+                    }
+                    let out = job.out.clone();
+                    let r = generator.generate(&job.prompt, &job.params, &job.cancel, &mut |t| {
+                        let _ = out.send(Piece::Text(t.to_string()));
+                    });
+                    st.generations.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(g) = &r {
+                        st.tokens
+                            .fetch_add(g.generated_tokens as u64, Ordering::Relaxed);
+                        if g.finish == FinishReason::Cancelled {
+                            st.cancelled.fetch_add(1, Ordering::Relaxed);
+                            tracing::info!(
+                                "generation cancelled after {} tokens",
+                                g.generated_tokens
+                            );
+                        }
+                    }
+                    let _ = job.out.send(Piece::Done(r.map_err(|e| e.to_string())));
+                }
+            })
+            .map_err(|e| Error::Unavailable(format!("cannot start the generation thread: {e}")))?;
+        Ok(Self {
+            tx,
+            info,
+            stats,
+            _thread: Arc::new(thread),
+        })
+    }
+
+    /// What the thread runs.
+    pub fn info(&self) -> &GeneratorInfo {
+        &self.info
+    }
+
+    /// The worker's counters.
+    pub fn stats(&self) -> &Arc<WorkerStats> {
+        &self.stats
+    }
+
+    /// Generates, calling `on_text` on this thread with each piece; blocks
+    /// until the generation ends. A full queue is [`Error::Overloaded`].
+    pub fn generate(
+        &self,
+        prompt: Prompt,
+        params: GenerationParams,
+        cancel: &Cancel,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Generation> {
+        let (out, pieces) = mpsc::channel();
+        let job = Job {
+            prompt,
+            params,
+            cancel: cancel.clone(),
+            out,
+            span: tracing::Span::current(),
+        };
+        match self.tx.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(Error::Overloaded),
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(Error::Unavailable(
+                    "the generation thread has stopped".into(),
+                ))
+            }
+        }
+        for piece in pieces {
+            match piece {
+                Piece::Text(t) => on_text(&t),
+                Piece::Done(Ok(g)) => return Ok(g),
+                Piece::Done(Err(e)) if cancel.is_cancelled() => {
+                    return Err(Error::Cancelled(e));
+                }
+                Piece::Done(Err(e)) => return Err(Error::Generation(e)),
+            }
+        }
+        Err(Error::Unavailable(
+            "the generation thread has stopped".into(),
+        ))
+    }
+}
+
+impl Clone for GenerationWorker {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            info: self.info.clone(),
+            stats: self.stats.clone(),
+            _thread: self._thread.clone(),
+        }
+    }
+}
