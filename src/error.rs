@@ -33,6 +33,40 @@ pub enum Error {
     /// The command line or configuration is inconsistent.
     #[error("{0}")]
     Usage(String),
+    /// A request is malformed or its values are invalid (the message is in
+    /// French: it is shown to the citizen).
+    #[error("{0}")]
+    Invalid(String),
+    /// A request is larger than the configured limits (French message).
+    #[error("{0}")]
+    TooLarge(String),
+    /// What was asked for does not exist (French message).
+    #[error("{0}")]
+    NotFound(String),
+    /// Every answer slot is taken: try again shortly.
+    #[error("the service is busy: every answer slot is taken")]
+    Overloaded,
+    /// This client sent too many requests.
+    #[error("too many requests from this client: retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next request is accepted.
+        retry_after_secs: u64,
+    },
+    /// The service is still starting (models, index).
+    #[error("the service is starting: models and index are not loaded yet")]
+    NotReady,
+    /// An answer took longer than the configured limit.
+    #[error("the answer took longer than the time limit")]
+    Timeout,
+    /// The caller cancelled (client gone, time limit).
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+    /// Generation failed.
+    #[error("generation failed: {0}")]
+    Generation(String),
+    /// A part of the service is not running.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// Result alias of this crate.

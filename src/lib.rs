@@ -14,9 +14,13 @@
 //! The answering engine and the HTTP API come next (see
 //! `DESIGN.md` in the shared folder and the README).
 
+pub mod api;
 pub mod cli;
 pub mod config;
+pub mod conversations;
 pub mod error;
 pub mod kb;
+pub mod rag;
+pub mod settings;
 
 pub use error::{Error, Result};

@@ -35,6 +35,16 @@ pub(super) enum BenchCommand {
     /// (parsing, embedding, indexing) and the size on disk, into a fresh
     /// temporary knowledge base.
     Ingest(super::bench_ingest::IngestBenchArgs),
+    /// How well the confidence score separates answerable questions from
+    /// out-of-scope ones on the knowledge base in --data-dir (ROC AUC of
+    /// each signal), the logistic weights fitted on them, and the share
+    /// answered or refused at several abstention thresholds.
+    Calibrate(super::bench_calibrate::CalibrateBenchArgs),
+    /// The real HTTP service on 127.0.0.1 over --data-dir: time to first
+    /// token and total time of single questions, answers per minute, p95
+    /// latency and 503 share with 1, 4 and 16 concurrent clients, peak
+    /// memory.
+    Serve(super::bench_serve::ServeBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +264,8 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Generate(args) => return super::bench_generate::run(config, args),
         BenchCommand::Vectors(args) => return super::bench_vectors::run(args),
         BenchCommand::Ingest(args) => return super::bench_ingest::run(config, args),
+        BenchCommand::Calibrate(args) => return super::bench_calibrate::run(config, args),
+        BenchCommand::Serve(args) => return super::bench_serve::run(config, args),
         BenchCommand::Retrieval(args) => {
             let kb = crate::kb::KnowledgeBase::open(
                 &config.data_dir,

@@ -1,14 +1,17 @@
 //! The command line: `guichet <subcommand>`, one module per subcommand group.
 
 mod bench;
+mod bench_calibrate;
 mod bench_generate;
 mod bench_ingest;
 mod bench_search;
+mod bench_serve;
 mod bench_vectors;
 mod embed;
 mod generate;
 mod kb;
 mod models;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -52,6 +55,10 @@ enum Command {
     /// Maintain the vector index.
     #[command(subcommand)]
     Index(kb::IndexCommand),
+    /// Run the citizen assistant's HTTP service: fetches the default models
+    /// if missing, ingests the demo corpus into an empty knowledge base,
+    /// then answers on `server.bind` (127.0.0.1:8080 by default).
+    Serve(serve::ServeArgs),
     /// Benchmarks that print figures (speed, latency, memory).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -70,7 +77,7 @@ pub fn init_tracing() {
 /// Runs the parsed command line.
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        Command::Models(cmd) => models::run(&args.global, cmd),
+        Command::Models(cmd) => models::run(&crate::config::settings(&args.global)?.models, cmd),
         Command::Embed(a) => {
             let config = Config::from_args(&args.global)?;
             config.apply_threads();
@@ -85,6 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::Search(a) => with_config(&args.global, |c| kb::search(c, a)),
         Command::Docs(cmd) => with_config(&args.global, |c| kb::docs(c, cmd)),
         Command::Index(cmd) => with_config(&args.global, |c| kb::index(c, cmd)),
+        Command::Serve(a) => with_config(&args.global, |c| serve::run(c, a)),
         Command::Bench(cmd) => {
             let config = Config::from_args(&args.global)?;
             config.apply_threads();

@@ -1,0 +1,306 @@
+//! `POST /api/chat` and `GET /api/conversations/{id}`.
+//!
+//! With `stream` (the default) the answer is a Server-Sent Events stream:
+//! `sources` first (the retrieved sources, so a page can show them at
+//! once), `token` events with text deltas, then `done` with the whole
+//! answer object (the same as the JSON answer; its `answer` is
+//! authoritative: when a generated answer fails its checks, `fallback` is
+//! true and `answer` replaces the streamed text), or `error`. Without
+//! stream, one JSON object.
+//!
+//! The answer runs on a blocking thread holding an answer slot; the
+//! generation itself runs on the model's own thread. A client that goes
+//! away drops the stream, which cancels the generation.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use guichet_models::Cancel;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{client_ip, ApiJson, AppState};
+use crate::conversations::new_id;
+use crate::rag::{Answer, Event, Request as AskRequest, Source, Status, Turn};
+use crate::{Error, Result};
+
+/// Exchanges of a conversation given to the assistant as history.
+const HISTORY_TURNS: usize = 3;
+
+/// The body of `POST /api/chat`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequest {
+    /// The conversation to continue; a new one is started when absent.
+    pub conversation_id: Option<String>,
+    /// The citizen's message.
+    pub message: String,
+    /// Stream the answer as Server-Sent Events (default) or return JSON.
+    #[serde(default = "yes")]
+    pub stream: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An answer as the API returns it (and the `done` event carries).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatResponse {
+    /// The conversation (new or continued).
+    pub conversation_id: String,
+    /// This answer's id (for feedback).
+    pub answer_id: String,
+    /// The answer.
+    #[serde(flatten)]
+    pub answer: Answer,
+}
+
+/// What the answering thread sends to the response.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// The retrieved sources.
+    Sources(Vec<Source>),
+    /// A piece of text.
+    Token(String),
+    /// The final answer.
+    Done(Box<ChatResponse>),
+    /// The answer failed.
+    Failed(Error),
+}
+
+/// Cancels the answer's generation when dropped: held by the response
+/// stream (or the handler's future), which the server drops when the
+/// client disconnects.
+#[derive(Debug)]
+pub struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// An answer being written: its events, its conversation, and the guard
+/// that cancels it.
+pub struct Running {
+    /// The events.
+    pub events: mpsc::Receiver<Outgoing>,
+    /// The conversation id.
+    pub conversation_id: String,
+    /// Cancels on drop.
+    pub guard: CancelOnDrop,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Checks limits and starts answering `message` on a blocking thread.
+/// `history` replaces the stored conversation's (OpenAI clients send it).
+pub fn start_answer(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+    message: String,
+    conversation_id: Option<String>,
+    history: Option<Vec<Turn>>,
+    channel: &'static str,
+) -> Result<Running> {
+    let engine = state.engine()?;
+    state.check_rate(ip)?;
+    let message = message.trim().to_string();
+    if message.is_empty() {
+        return Err(Error::Invalid("Le message est vide.".into()));
+    }
+    let max = state.settings.limits.max_message_chars;
+    let len = message.chars().count();
+    if len > max {
+        return Err(Error::TooLarge(format!(
+            "Le message est trop long ({len} caractères, {max} au plus) : merci de le raccourcir."
+        )));
+    }
+    if let Some(id) = &conversation_id {
+        if !valid_id(id) {
+            return Err(Error::Invalid(
+                "Identifiant de conversation invalide (lettres, chiffres, - et _, 64 au plus)."
+                    .into(),
+            ));
+        }
+    }
+    let permit = state.admit()?;
+    let conversation_id = conversation_id.unwrap_or_else(new_id);
+    let history = match history {
+        Some(h) => h,
+        None => engine
+            .conversations
+            .lock()
+            .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+            .history(&conversation_id, HISTORY_TURNS)?,
+    };
+    let (tx, rx) = mpsc::channel(256);
+    let cancel = Cancel::new();
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let cancel = cancel.clone();
+        let timed_out = timed_out.clone();
+        let limit = super::answer_timeout(&state.settings);
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            timed_out.store(true, Ordering::Relaxed);
+            cancel.cancel();
+        })
+    };
+    let assistant = engine.assistant.clone();
+    let conversations = engine.conversations.clone();
+    let metrics = state.metrics.clone();
+    let conv = conversation_id.clone();
+    let job_cancel = cancel.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let request = AskRequest {
+            message: message.clone(),
+            history,
+        };
+        let result = assistant.answer(&request, &job_cancel, &mut |ev| {
+            let out = match ev {
+                Event::Sources(s) => Outgoing::Sources(s.to_vec()),
+                Event::Token(t) => Outgoing::Token(t.to_string()),
+            };
+            if tx.blocking_send(out).is_err() {
+                job_cancel.cancel();
+            }
+        });
+        watchdog.abort();
+        match result {
+            Ok(answer) => {
+                let idx = status_index(answer.status);
+                metrics.answers[idx].fetch_add(1, Ordering::Relaxed);
+                let answer_id = new_id();
+                match conversations.lock() {
+                    Ok(mut c) => {
+                        if let Err(e) = c.record(&conv, &answer_id, &message, &answer, channel) {
+                            tracing::error!("could not store the answer: {e}");
+                        }
+                    }
+                    Err(_) => tracing::error!("conversation store lock poisoned"),
+                }
+                let _ = tx.blocking_send(Outgoing::Done(Box::new(ChatResponse {
+                    conversation_id: conv,
+                    answer_id,
+                    answer,
+                })));
+            }
+            Err(e) => {
+                let e = match e {
+                    Error::Cancelled(_) if timed_out.load(Ordering::Relaxed) => Error::Timeout,
+                    e => e,
+                };
+                metrics.failed.fetch_add(1, Ordering::Relaxed);
+                let _ = tx.blocking_send(Outgoing::Failed(e));
+            }
+        }
+    });
+    Ok(Running {
+        events: rx,
+        conversation_id,
+        guard: CancelOnDrop(cancel),
+    })
+}
+
+/// Index of a status in [`super::Metrics::answers`].
+pub fn status_index(s: Status) -> usize {
+    match s {
+        Status::Answered => 0,
+        Status::Curated => 1,
+        Status::NotFound => 2,
+        Status::OutOfScope => 3,
+        Status::HandoffSuggested => 4,
+        Status::Refused => 5,
+    }
+}
+
+fn sse(event: &str, data: &impl Serialize) -> SseEvent {
+    SseEvent::default()
+        .event(event)
+        .json_data(data)
+        .unwrap_or_else(|_| SseEvent::default().event("error").data("{}"))
+}
+
+fn error_event(e: &Error) -> SseEvent {
+    let (_, code, message) = e.http_parts();
+    sse(
+        "error",
+        &serde_json::json!({ "error": { "code": code, "message": message } }),
+    )
+}
+
+/// Waits for the final answer of `running`.
+pub async fn wait_done(mut running: Running) -> Result<ChatResponse> {
+    while let Some(m) = running.events.recv().await {
+        match m {
+            Outgoing::Done(r) => return Ok(*r),
+            Outgoing::Failed(e) => return Err(e),
+            Outgoing::Sources(_) | Outgoing::Token(_) => {}
+        }
+    }
+    Err(Error::Unavailable(
+        "the answer stopped without a result".into(),
+    ))
+}
+
+/// `POST /api/chat`.
+pub async fn chat(State(state): State<AppState>, req: Request) -> Result<Response> {
+    let ip = client_ip(&req);
+    let ApiJson(body) = ApiJson::<ChatRequest>::from_request(req, &state).await?;
+    let running = start_answer(&state, ip, body.message, body.conversation_id, None, "api")?;
+    if !body.stream {
+        return Ok(Json(wait_done(running).await?).into_response());
+    }
+    let Running {
+        events,
+        conversation_id,
+        guard,
+    } = running;
+    let stream = ReceiverStream::new(events).map(move |m| {
+        let _cancel_when_dropped = &guard;
+        Ok::<_, Infallible>(match m {
+            Outgoing::Sources(s) => sse(
+                "sources",
+                &serde_json::json!({ "conversation_id": conversation_id, "sources": s }),
+            ),
+            Outgoing::Token(t) => sse("token", &serde_json::json!({ "text": t })),
+            Outgoing::Done(r) => sse("done", &r),
+            Outgoing::Failed(e) => error_event(&e),
+        })
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// `GET /api/conversations/{id}`: the messages with their answers and
+/// sources.
+pub async fn conversation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let engine = state.engine()?;
+    let messages = engine
+        .conversations
+        .lock()
+        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+        .messages(&id)?
+        .ok_or_else(|| Error::NotFound("Conversation inconnue.".into()))?;
+    Ok(Json(serde_json::json!({ "conversation_id": id, "messages": messages })).into_response())
+}

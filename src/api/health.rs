@@ -1,0 +1,113 @@
+//! `/healthz` (the process is alive), `/readyz` (models and index loaded:
+//! what a container healthcheck or a load balancer waits for) and
+//! `/metrics` (Prometheus text format).
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::AppState;
+
+/// `GET /healthz`.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 with the knowledge base's size once ready, else 503.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.engine() {
+        Ok(e) => Json(serde_json::json!({
+            "ready": true,
+            "documents": e.documents,
+            "chunks": e.chunks,
+            "mode": e.assistant.settings().mode,
+        }))
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    let mut s = String::new();
+    let _ = writeln!(s, "# HELP guichet_answers_total Answers given, by status.");
+    let _ = writeln!(s, "# TYPE guichet_answers_total counter");
+    for (i, name) in [
+        "answered",
+        "curated",
+        "not_found",
+        "out_of_scope",
+        "handoff_suggested",
+        "refused",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let _ = writeln!(
+            s,
+            "guichet_answers_total{{status=\"{name}\"}} {}",
+            m.answers[i].load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "# HELP guichet_rejected_total Requests refused, by reason."
+    );
+    let _ = writeln!(s, "# TYPE guichet_rejected_total counter");
+    let _ = writeln!(
+        s,
+        "guichet_rejected_total{{reason=\"overloaded\"}} {}",
+        m.overloaded.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        s,
+        "guichet_rejected_total{{reason=\"rate_limited\"}} {}",
+        m.rate_limited.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(s, "# TYPE guichet_answers_failed_total counter");
+    let _ = writeln!(
+        s,
+        "guichet_answers_failed_total {}",
+        m.failed.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(s, "# TYPE guichet_answers_in_progress gauge");
+    let _ = writeln!(
+        s,
+        "guichet_answers_in_progress {}",
+        state.admission.in_use()
+    );
+    if let Ok(e) = state.engine() {
+        if let Some(g) = e.assistant.generator() {
+            let st = g.stats();
+            let _ = writeln!(s, "# TYPE guichet_generations_total counter");
+            let _ = writeln!(
+                s,
+                "guichet_generations_total {}",
+                st.generations.load(Ordering::Relaxed)
+            );
+            let _ = writeln!(s, "# TYPE guichet_generations_cancelled_total counter");
+            let _ = writeln!(
+                s,
+                "guichet_generations_cancelled_total {}",
+                st.cancelled.load(Ordering::Relaxed)
+            );
+            let _ = writeln!(s, "# TYPE guichet_generated_tokens_total counter");
+            let _ = writeln!(
+                s,
+                "guichet_generated_tokens_total {}",
+                st.tokens.load(Ordering::Relaxed)
+            );
+        }
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s,
+    )
+        .into_response()
+}

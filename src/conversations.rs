@@ -1,0 +1,233 @@
+//! Conversations: every citizen question and its answer, stored with the
+//! sources, status, timings and model, for the conversation's follow-ups,
+//! statistics and the référents' review.
+//!
+//! Questions are stored masked ([`crate::rag::privacy`]); the original only when
+//! `privacy.keep_original_questions` is set. The tables live in the
+//! knowledge base's database file, through a connection of their own so
+//! that storing an answer never waits for a search.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::rag::privacy::mask_personal_data;
+use crate::rag::{Answer, Turn};
+use crate::Result;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE TABLE IF NOT EXISTS answers (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    question_original TEXT,
+    standalone TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    status TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    topic TEXT,
+    mode TEXT NOT NULL,
+    model TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    timings TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    generated_tokens INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+);
+CREATE INDEX IF NOT EXISTS answers_conversation ON answers(conversation_id, ordinal);
+CREATE INDEX IF NOT EXISTS answers_created ON answers(created_at);
+";
+
+/// One stored exchange, as `GET /api/conversations/{id}` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredMessage {
+    /// The answer's id (for feedback).
+    pub answer_id: String,
+    /// The question, masked.
+    pub question: String,
+    /// The question as searched.
+    pub standalone_question: String,
+    /// The answer text.
+    pub answer: String,
+    /// What became of it.
+    pub status: String,
+    /// Confidence score.
+    pub confidence: f64,
+    /// Municipal topic.
+    pub topic: Option<String>,
+    /// Its sources.
+    pub sources: serde_json::Value,
+    /// Its timings.
+    pub timings: serde_json::Value,
+    /// The model that wrote it.
+    pub model: String,
+    /// When (UTC).
+    pub created_at: String,
+}
+
+/// The conversation tables.
+pub struct Conversations {
+    conn: Connection,
+    keep_original: bool,
+}
+
+/// A fresh random identifier (128 bits, hex): conversation and answer ids
+/// are unguessable, since they give access to a conversation.
+pub fn new_id() -> String {
+    let a: u128 = rand::random();
+    format!("{a:032x}")
+}
+
+impl Conversations {
+    /// Opens the tables in the database at `path`.
+    pub fn open(path: &Path, keep_original: bool) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn,
+            keep_original,
+        })
+    }
+
+    /// Whether the conversation exists.
+    pub fn exists(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM conversations WHERE id = ?1",
+                [id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// The last `n` exchanges of a conversation, oldest first (the
+    /// assistant's history).
+    pub fn history(&self, id: &str, n: usize) -> Result<Vec<Turn>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT question, standalone, answer FROM answers WHERE conversation_id = ?1
+             ORDER BY ordinal DESC LIMIT ?2",
+        )?;
+        let mut turns = st
+            .query_map(params![id, n as i64], |r| {
+                Ok(Turn {
+                    question: r.get(0)?,
+                    standalone: r.get(1)?,
+                    answer: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        turns.reverse();
+        Ok(turns)
+    }
+
+    /// Stores an exchange (creating the conversation if needed); the
+    /// question is masked first. `channel` says which API it came from.
+    pub fn record(
+        &mut self,
+        conversation_id: &str,
+        answer_id: &str,
+        question: &str,
+        answer: &Answer,
+        channel: &str,
+    ) -> Result<()> {
+        let masked = mask_personal_data(question);
+        let original = (self.keep_original && masked != question).then_some(question);
+        let standalone = mask_personal_data(&answer.standalone_question);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO conversations(id) VALUES (?1)",
+            [conversation_id],
+        )?;
+        let ordinal: i64 = tx.query_row(
+            "SELECT coalesce(max(ordinal), 0) + 1 FROM answers WHERE conversation_id = ?1",
+            [conversation_id],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO answers(id, conversation_id, ordinal, question, question_original,
+                standalone, answer, status, confidence, topic, mode, model, sources, timings,
+                prompt_tokens, generated_tokens, channel)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            params![
+                answer_id,
+                conversation_id,
+                ordinal,
+                masked,
+                original,
+                standalone,
+                answer.answer,
+                answer.status.as_str(),
+                answer.confidence,
+                answer.topic,
+                answer.mode,
+                answer.model,
+                serde_json::to_string(&answer.sources).unwrap_or_else(|_| "[]".into()),
+                serde_json::to_string(&answer.timings).unwrap_or_else(|_| "{}".into()),
+                answer.prompt_tokens as i64,
+                answer.generated_tokens as i64,
+                channel,
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The messages of a conversation, oldest first; `None` if unknown.
+    pub fn messages(&self, id: &str) -> Result<Option<Vec<StoredMessage>>> {
+        if !self.exists(id)? {
+            return Ok(None);
+        }
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, question, standalone, answer, status, confidence, topic, sources,
+                    timings, model, created_at
+             FROM answers WHERE conversation_id = ?1 ORDER BY ordinal",
+        )?;
+        let rows = st
+            .query_map([id], |r| {
+                let sources: String = r.get(7)?;
+                let timings: String = r.get(8)?;
+                Ok(StoredMessage {
+                    answer_id: r.get(0)?,
+                    question: r.get(1)?,
+                    standalone_question: r.get(2)?,
+                    answer: r.get(3)?,
+                    status: r.get(4)?,
+                    confidence: r.get(5)?,
+                    topic: r.get(6)?,
+                    sources: serde_json::from_str(&sources).unwrap_or_default(),
+                    timings: serde_json::from_str(&timings).unwrap_or_default(),
+                    model: r.get(9)?,
+                    created_at: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Some(rows))
+    }
+
+    /// The stored original question of an answer, if the configuration
+    /// kept it (tests and the référents' review).
+    pub fn original_question(&self, answer_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT question_original FROM answers WHERE id = ?1",
+                [answer_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+}
