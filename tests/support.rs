@@ -40,3 +40,240 @@ pub fn ensure_e5() {
         "models fetch e5 failed: {stdout}{stderr}"
     );
 }
+
+/// The documents of the small knowledge base the service tests share: the
+/// identity card fiches (first request, renewal, minor, proof of address),
+/// the electoral list fiche and the 2014 Montpellier tariffs.
+const SERVICE_KB_FILES: &[&str] = &[
+    "service-public/F21089.xml",
+    "service-public/F1341.xml",
+    "service-public/F1342.xml",
+    "service-public/F14807.xml",
+    "service-public/F1965.xml",
+    "montpellier/VilleMTP_MTP_Tarifs_2014.pdf",
+];
+
+/// A knowledge base of [`SERVICE_KB_FILES`], ingested once per build of
+/// the tests (under `target/`) and shared; tests copy it before writing.
+pub fn service_kb() -> PathBuf {
+    ensure_e5();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let done = root.join("target/test-kb/service");
+    let marker = done.join("READY");
+    if marker.exists() {
+        return done;
+    }
+    let lock = root.join("target/test-kb/service.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(_) => break,
+            Err(_) if marker.exists() => return done,
+            Err(_) => {
+                // Another test is building it; a lock older than 10 min is stale.
+                let stale = std::fs::metadata(&lock)
+                    .and_then(|m| m.modified())
+                    .map(|t| t.elapsed().unwrap_or_default().as_secs() > 600)
+                    .unwrap_or(true);
+                if stale || start.elapsed().as_secs() > 900 {
+                    let _ = std::fs::remove_file(&lock);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        }
+    }
+    if marker.exists() {
+        let _ = std::fs::remove_file(&lock);
+        return done;
+    }
+    let _ = std::fs::remove_dir_all(&done);
+    let files: Vec<PathBuf> = SERVICE_KB_FILES
+        .iter()
+        .map(|f| root.join("ingest/demo/documents").join(f))
+        .collect();
+    let (out, stdout, stderr) = run(guichet()
+        .arg("--data-dir")
+        .arg(&done)
+        .arg("ingest")
+        .args(&files));
+    assert!(out.status.success(), "ingest failed: {stdout}{stderr}");
+    std::fs::write(&marker, "ok").unwrap();
+    let _ = std::fs::remove_file(&lock);
+    done
+}
+
+/// Copies a knowledge base folder (database files and index).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else if e.file_name() != "READY" {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A `guichet serve` process on 127.0.0.1 with its own copy of a
+/// knowledge base; killed when dropped.
+pub struct Server {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its data directory (a copy), removed when the server is dropped.
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the service over a copy of `kb` with extra environment
+    /// variables, and waits until `/readyz` says ready.
+    pub fn start(kb: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let data = tempfile::tempdir().unwrap();
+        copy_dir(kb, data.path());
+        let mut cmd = guichet();
+        cmd.arg("--data-dir")
+            .arg(data.path())
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("GUICHET_SERVER_DEMO_CORPUS", "")
+            .env("GUICHET_TOWN_PHONE", "04 11 22 33 44")
+            .env("GUICHET_TOWN_EMAIL", "accueil@ville-test.fr")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start guichet serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(l)) => {
+                    if let Some(u) = l.strip_prefix("listening on ") {
+                        break u.trim().to_string();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    panic!("guichet serve exited before listening");
+                }
+            }
+        };
+        let server = Self {
+            child,
+            url,
+            _data: data,
+        };
+        let start = std::time::Instant::now();
+        loop {
+            let (status, _) = server.get("/readyz");
+            if status == 200 {
+                break;
+            }
+            assert!(
+                start.elapsed().as_secs() < 300,
+                "not ready after 300 s (status {status})"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        server
+    }
+
+    /// An HTTP agent that returns error statuses instead of failing.
+    pub fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(300)))
+            .build()
+            .into()
+    }
+
+    /// GET `path`: status and body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        match Self::agent().get(format!("{}{path}", self.url)).call() {
+            Ok(mut r) => (
+                r.status().as_u16(),
+                r.body_mut().read_to_string().unwrap_or_default(),
+            ),
+            Err(_) => (0, String::new()),
+        }
+    }
+
+    /// POST JSON to `path`: status, `Retry-After` and body.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, Option<String>, String) {
+        let mut r = Self::agent()
+            .post(format!("{}{path}", self.url))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .expect("POST");
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (r.status().as_u16(), retry, text)
+    }
+
+    /// Asks `/api/chat` without streaming; the JSON answer.
+    pub fn ask(&self, message: &str, conversation: Option<&str>) -> serde_json::Value {
+        let mut body = serde_json::json!({ "message": message, "stream": false });
+        if let Some(c) = conversation {
+            body["conversation_id"] = c.into();
+        }
+        let (status, _, text) = self.post("/api/chat", &body);
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads Server-Sent Events (`event:` / `data:` lines) until `stop`
+/// returns true for an event or the stream ends.
+pub fn read_sse(
+    reader: impl std::io::Read,
+    mut stop: impl FnMut(&str, &str) -> bool,
+) -> Vec<(String, String)> {
+    use std::io::BufRead;
+    let mut events = Vec::new();
+    let mut name = String::from("message");
+    let mut data = String::new();
+    for line in std::io::BufReader::new(reader).lines() {
+        let Ok(line) = line else { break };
+        if line.is_empty() {
+            if !data.is_empty() {
+                let done = stop(&name, &data);
+                events.push((
+                    std::mem::replace(&mut name, "message".into()),
+                    std::mem::take(&mut data),
+                ));
+                if done {
+                    break;
+                }
+            }
+            continue;
+        }
+        if let Some(v) = line.strip_prefix("event:") {
+            name = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(v.strip_prefix(' ').unwrap_or(v));
+        }
+    }
+    events
+}

@@ -7,4 +7,6 @@ mod cli;
 mod issue_3_models_fetch;
 mod issue_4_generation;
 mod issue_5_knowledge_base;
+mod issue_6_answering;
+mod issue_6_docker;
 mod support;
