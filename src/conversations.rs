@@ -16,7 +16,9 @@ use crate::rag::privacy::mask_personal_data;
 use crate::rag::{Answer, Turn};
 use crate::Result;
 
-const SCHEMA: &str = "
+/// The conversation tables (also created by the knowledge base's store,
+/// so that every schema-2 database has them).
+pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))

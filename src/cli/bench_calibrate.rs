@@ -36,6 +36,10 @@ pub(super) struct CalibrateBenchArgs {
     /// How many of its questions to use (every k-th, deterministic).
     #[arg(long, default_value_t = 200)]
     squad_n: usize,
+    /// Also write each question's features as TSV (set, group, dense,
+    /// coverage, question) for analysis.
+    #[arg(long)]
+    features_out: Option<PathBuf>,
 }
 
 #[derive(serde::Deserialize)]
@@ -87,8 +91,9 @@ fn auc(scores: &[f64], labels: &[bool]) -> f64 {
     s / (pos.len() * neg.len()) as f64
 }
 
-/// Fits class-balanced logistic regression on (dense, coverage).
-fn fit(x: &[Features], y: &[bool]) -> Weights {
+/// Fits weighted logistic regression on (dense, coverage); `weights`
+/// balance the sets (each set of a class weighs the same in total).
+fn fit(x: &[Features], y: &[bool], weights: &[f64]) -> Weights {
     let n = x.len() as f64;
     let mean = |f: &dyn Fn(&Features) -> f64| x.iter().map(f).sum::<f64>() / n;
     let (md, mc) = (mean(&|f| f.dense), mean(&|f| f.coverage));
@@ -98,19 +103,12 @@ fn fit(x: &[Features], y: &[bool]) -> Weights {
             .max(1e-9)
     };
     let (sdd, sdc) = (sd(&|f| f.dense, md), sd(&|f| f.coverage, mc));
-    let npos = y.iter().filter(|b| **b).count() as f64;
-    let nneg = n - npos;
     let (mut b, mut wd, mut wc) = (0.0, 0.0, 0.0);
     for _ in 0..5000 {
         let (mut gb, mut gd, mut gc) = (0.0, 0.0, 0.0);
-        for (f, &l) in x.iter().zip(y) {
+        for ((f, &l), &w) in x.iter().zip(y).zip(weights) {
             let (d, c) = ((f.dense - md) / sdd, (f.coverage - mc) / sdc);
             let p = 1.0 / (1.0 + (-(b + wd * d + wc * c)).exp());
-            let w = if l {
-                n / (2.0 * npos)
-            } else {
-                n / (2.0 * nneg)
-            };
             let e = w * (p - if l { 1.0 } else { 0.0 });
             gb += e;
             gd += e * d;
@@ -162,8 +160,8 @@ pub(super) fn run(config: &Config, args: CalibrateBenchArgs) -> Result<()> {
         config.settings.town.clone(),
         Lexicon::builtin(),
     )?;
-    // (question, group): 0 answerable, 1 out of scope, 2 uncovered.
-    let mut questions: Vec<(String, u8)> = Vec::new();
+    // (question, group, set): group 0 answerable, 1 out of scope, 2 uncovered.
+    let mut questions: Vec<(String, u8, String)> = Vec::new();
     for set in &args.sets {
         let text = std::fs::read_to_string(set).map_err(|source| Error::Io {
             path: set.clone(),
@@ -190,7 +188,10 @@ pub(super) fn run(config: &Config, args: CalibrateBenchArgs) -> Result<()> {
             } else {
                 2
             };
-            questions.push((c.question, group));
+            let name = set
+                .file_stem()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+            questions.push((c.question, group, name));
         }
     }
     if args.squad.is_file() && args.squad_n > 0 {
@@ -215,11 +216,11 @@ pub(super) fn run(config: &Config, args: CalibrateBenchArgs) -> Result<()> {
             all.into_iter()
                 .step_by(step)
                 .take(args.squad_n)
-                .map(|q| (q, 1)),
+                .map(|q| (q, 1, "squad".to_string())),
         );
     }
     let mut feats = Vec::with_capacity(questions.len());
-    for (q, g) in &questions {
+    for (q, g, _) in &questions {
         let a = assistant.assess(q)?;
         feats.push((
             a.features.unwrap_or(Features {
@@ -229,6 +230,19 @@ pub(super) fn run(config: &Config, args: CalibrateBenchArgs) -> Result<()> {
             *g,
         ));
     }
+    if let Some(p) = &args.features_out {
+        let mut tsv = String::from("set\tgroup\tdense\tcoverage\tquestion\n");
+        for ((q, g, set), (f, _)) in questions.iter().zip(&feats) {
+            tsv.push_str(&format!(
+                "{set}\t{g}\t{:.5}\t{:.5}\t{q}\n",
+                f.dense, f.coverage
+            ));
+        }
+        std::fs::write(p, tsv).map_err(|source| Error::Io {
+            path: p.clone(),
+            source,
+        })?;
+    }
     let count = |g: u8| feats.iter().filter(|f| f.1 == g).count();
     println!(
         "questions: {} answerable, {} out of scope, {} uncovered (expected document not in the knowledge base)",
@@ -236,15 +250,28 @@ pub(super) fn run(config: &Config, args: CalibrateBenchArgs) -> Result<()> {
         count(1),
         count(2)
     );
-    // Fit on answerable vs out of scope; report the uncovered apart.
-    let train: Vec<(Features, bool)> = feats
+    // Fit on answerable vs out of scope, each set of a class weighing the
+    // same (title-like Service-Public questions would otherwise drown the
+    // hand-written local ones); report the uncovered apart.
+    let train: Vec<(Features, bool, &str)> = feats
         .iter()
-        .filter(|f| f.1 != 2)
-        .map(|f| (f.0, f.1 == 0))
+        .zip(&questions)
+        .filter(|(f, _)| f.1 != 2)
+        .map(|(f, q)| (f.0, f.1 == 0, q.2.as_str()))
         .collect();
     let x: Vec<Features> = train.iter().map(|t| t.0).collect();
     let y: Vec<bool> = train.iter().map(|t| t.1).collect();
-    let fitted = fit(&x, &y);
+    let sample_weights: Vec<f64> = train
+        .iter()
+        .map(|t| {
+            let in_set = train.iter().filter(|u| u.1 == t.1 && u.2 == t.2).count() as f64;
+            let mut sets: Vec<&str> = train.iter().filter(|u| u.1 == t.1).map(|u| u.2).collect();
+            sets.sort_unstable();
+            sets.dedup();
+            train.len() as f64 / (2.0 * sets.len() as f64 * in_set)
+        })
+        .collect();
+    let fitted = fit(&x, &y, &sample_weights);
     let score_of = |w: &Weights, g: u8| -> Vec<f64> {
         feats
             .iter()
@@ -320,6 +347,38 @@ pub(super) fn run(config: &Config, args: CalibrateBenchArgs) -> Result<()> {
             rate(&pos, |s| s >= t),
             rate(&neg, |s| s < t),
             rate(&hard, |s| s < t)
+        );
+    }
+    // Answerable questions set by set: title-like Service-Public
+    // questions are easy; hand-written local questions are the real test.
+    println!("\nanswerable share answered at the configured threshold, by set:");
+    let mut sets: Vec<&str> = questions
+        .iter()
+        .filter(|q| q.1 == 0)
+        .map(|q| q.2.as_str())
+        .collect();
+    sets.sort();
+    sets.dedup();
+    for name in sets {
+        let v: Vec<f64> = questions
+            .iter()
+            .zip(&feats)
+            .filter(|(q, _)| q.1 == 0 && q.2 == name)
+            .map(|(_, f)| CALIBRATED.score(&f.0))
+            .collect();
+        let neg: Vec<f64> = feats
+            .iter()
+            .filter(|f| f.1 == 1)
+            .map(|f| CALIBRATED.score(&f.0))
+            .collect();
+        let mut all = v.clone();
+        all.extend(&neg);
+        let labels: Vec<bool> = (0..all.len()).map(|i| i < v.len()).collect();
+        println!(
+            "  {name:<20} {:>4} questions  answered {:.3}  AUC vs out of scope {:.3}",
+            v.len(),
+            rate(&v, |s| s >= threshold),
+            auc(&all, &labels)
         );
     }
     Ok(())

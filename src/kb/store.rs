@@ -15,8 +15,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::lexical;
 use crate::{Error, Result};
 
-/// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this binary writes. 1: documents, chunks, FTS5.
+/// 2: the conversation tables (`conversations`, `answers`, defined in
+/// `crate::conversations`); version 1 databases gain them on open.
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -174,6 +176,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::conversations::SCHEMA)?;
         let store = Self { conn };
         match store.meta("schema_version")? {
             None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
@@ -181,6 +184,9 @@ impl Store {
                 return Err(Error::Usage(format!(
                     "this knowledge base has schema version {v}, newer than this binary's {SCHEMA_VERSION}: upgrade Guichet"
                 )))
+            }
+            Some(v) if v != SCHEMA_VERSION.to_string() => {
+                store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?
             }
             Some(_) => {}
         }

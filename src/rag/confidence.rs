@@ -18,6 +18,7 @@
 
 use std::collections::HashSet;
 
+use super::lexicon::Expansion;
 use crate::kb::lexical;
 
 /// Logistic weights: bias, cosine, coverage.
@@ -33,13 +34,13 @@ pub struct Weights {
 
 /// The weights fitted by `guichet bench calibrate` (README, "Abstention").
 pub const CALIBRATED: Weights = Weights {
-    bias: -24.0,
-    dense: 26.0,
-    coverage: 4.0,
+    bias: -77.7,
+    dense: 86.8,
+    coverage: 4.9,
 };
 
 /// The default abstention threshold on the calibrated score.
-pub const DEFAULT_THRESHOLD: f64 = 0.5;
+pub const DEFAULT_THRESHOLD: f64 = 0.4;
 
 /// What the confidence score is computed from.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -58,14 +59,44 @@ impl Weights {
     }
 }
 
-/// A question's distinct terms with their IDF in the knowledge base
+/// One term of a question with the document terms that stand for it (its
+/// synonyms' and expansions' terms), and its weight.
+pub type TermGroup = (Vec<String>, f64);
+
+/// The question's distinct terms, each with the terms of its expansions
+/// (the first term of a group is the question's own).
+pub fn term_groups(question: &str, expansions: &[Expansion]) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<String>> = distinct_terms(question)
+        .into_iter()
+        .map(|t| vec![t])
+        .collect();
+    for x in expansions {
+        let from = lexical::terms(&x.source);
+        let to = lexical::terms(&x.text);
+        for g in groups.iter_mut().filter(|g| from.contains(&g[0])) {
+            for t in &to {
+                if !g.contains(t) {
+                    g.push(t.clone());
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// Weighs each group by the IDF of its first term in the knowledge base
 /// (`ln(1 + N / (df + 1))`: a term no chunk has weighs the most).
-pub fn weighted_terms(total: u64, dfs: &[u64], terms: &[String]) -> Vec<(String, f64)> {
-    terms
-        .iter()
+pub fn weighted_terms(total: u64, dfs: &[u64], groups: Vec<Vec<String>>) -> Vec<TermGroup> {
+    groups
+        .into_iter()
         .zip(dfs)
-        .map(|(t, &df)| (t.clone(), (1.0 + total as f64 / (df as f64 + 1.0)).ln()))
+        .map(|(g, &df)| (g, (1.0 + total as f64 / (df as f64 + 1.0)).ln()))
         .collect()
+}
+
+/// Groups of one term each, weighing 1 (plain term overlap).
+pub fn unweighted(terms: Vec<String>) -> Vec<TermGroup> {
+    terms.into_iter().map(|t| (vec![t], 1.0)).collect()
 }
 
 /// The distinct terms of `text`, in order of first occurrence.
@@ -77,16 +108,16 @@ pub fn distinct_terms(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// IDF-weighted share of `terms` that occur in `texts`.
-pub fn coverage(terms: &[(String, f64)], texts: &[&str]) -> f64 {
-    let total: f64 = terms.iter().map(|(_, w)| w).sum();
+/// Weighted share of the groups with a term in `texts`.
+pub fn coverage(groups: &[TermGroup], texts: &[&str]) -> f64 {
+    let total: f64 = groups.iter().map(|(_, w)| w).sum();
     if total <= 0.0 {
         return 0.0;
     }
     let present: HashSet<String> = texts.iter().flat_map(|t| lexical::terms(t)).collect();
-    let found: f64 = terms
+    let found: f64 = groups
         .iter()
-        .filter(|(t, _)| present.contains(t))
+        .filter(|(g, _)| g.iter().any(|t| present.contains(t)))
         .map(|(_, w)| w)
         .sum();
     found / total
@@ -98,13 +129,26 @@ mod tests {
 
     #[test]
     fn rare_missing_words_lower_coverage_more_than_common_ones() {
-        let terms = distinct_terms("capitale du Pérou mairie");
+        let groups = term_groups("capitale du Pérou mairie", &[]);
         let dfs = vec![0, 0, 500];
-        let w = weighted_terms(1000, &dfs, &terms);
+        let w = weighted_terms(1000, &dfs, groups);
         let c = coverage(&w, &["La mairie est ouverte le lundi."]);
         assert!(c < 0.2, "{c}");
         let c = coverage(&w, &["Lima est la capitale du Pérou, loin de la mairie."]);
         assert!((c - 1.0).abs() < 1e-9, "{c}");
+    }
+
+    #[test]
+    fn an_expansion_term_covers_the_citizens_word() {
+        let x = [Expansion {
+            source: "cantine".into(),
+            text: "restauration scolaire".into(),
+        }];
+        let groups = term_groups("prix cantine", &x);
+        assert_eq!(groups.len(), 2);
+        let w = weighted_terms(100, &[10, 10], groups);
+        let c = coverage(&w, &["Tarifs de la restauration scolaire"]);
+        assert!((c - 0.5).abs() < 1e-9, "{c}");
     }
 
     #[test]

@@ -120,7 +120,7 @@ fn key(text: &str) -> String {
 /// `None` when no unit shares anything with the question.
 pub fn extract(
     question_vec: &[f32],
-    terms: &[(String, f64)],
+    terms: &[super::confidence::TermGroup],
     passages: &[Passage<'_>],
     embedder: &dyn Embedder,
 ) -> Result<Option<Extract>> {

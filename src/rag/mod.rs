@@ -231,8 +231,8 @@ pub struct Assessment {
     pub vector: Vec<f32>,
     /// The retrieved chunks, best first.
     pub hits: Vec<SearchHit>,
-    /// The question's terms with their IDF.
-    pub weights: Vec<(String, f64)>,
+    /// The question's terms (with their expansions' terms) and IDF.
+    pub weights: Vec<confidence::TermGroup>,
     /// The confidence features (`None` without hits).
     pub features: Option<Features>,
     /// The calibrated confidence (0-1).
@@ -580,6 +580,7 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
     /// evidence: the first half of [`Self::answer`], also used to
     /// calibrate the abstention threshold and by the evaluation.
     pub fn assess(&self, standalone: &str) -> Result<Assessment> {
+        let expansions = self.lexicon.expansions(standalone);
         let query = self.lexicon.expand(standalone);
         let vector = self
             .embedder
@@ -594,9 +595,10 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         let hits = self
             .retriever
             .search(&query, &vector, self.answer.sources, &filters)?;
-        let terms = confidence::distinct_terms(&query);
-        let (total, dfs) = self.retriever.term_frequencies(&terms)?;
-        let weights = confidence::weighted_terms(total, &dfs, &terms);
+        let groups = confidence::term_groups(standalone, &expansions);
+        let firsts: Vec<String> = groups.iter().map(|g| g[0].clone()).collect();
+        let (total, dfs) = self.retriever.term_frequencies(&firsts)?;
+        let weights = confidence::weighted_terms(total, &dfs, groups);
         let features = evidence(&hits, &weights);
         let confidence = features.map_or(0.0, |f| confidence::CALIBRATED.score(&f));
         Ok(Assessment {
@@ -720,11 +722,12 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             .iter()
             .filter_map(|n| sources.get(n - 1).map(|s| s.text.as_str()))
             .collect();
-        let answer_terms: Vec<(String, f64)> = confidence::distinct_terms(&checked.text)
-            .into_iter()
-            .filter(|t| !t.chars().all(|c| c.is_ascii_digit()) || t.len() > 1)
-            .map(|t| (t, 1.0))
-            .collect();
+        let answer_terms = confidence::unweighted(
+            confidence::distinct_terms(&checked.text)
+                .into_iter()
+                .filter(|t| !t.chars().all(|c| c.is_ascii_digit()) || t.len() > 1)
+                .collect(),
+        );
         let support = confidence::coverage(&answer_terms, &cited_texts);
         if support < 0.6 {
             tracing::info!("generated answer {support:.2} supported: extractive fallback");
@@ -740,7 +743,7 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
 }
 
 /// The confidence features of a retrieval, or `None` without hits.
-fn evidence(hits: &[SearchHit], weights: &[(String, f64)]) -> Option<Features> {
+fn evidence(hits: &[SearchHit], weights: &[confidence::TermGroup]) -> Option<Features> {
     if hits.is_empty() {
         return None;
     }
