@@ -35,7 +35,7 @@ use crate::{Error, Result};
 const HISTORY_TURNS: usize = 3;
 
 /// The body of `POST /api/chat`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatRequest {
     /// The conversation to continue; a new one is started when absent.
@@ -52,7 +52,7 @@ fn yes() -> bool {
 }
 
 /// An answer as the API returns it (and the `done` event carries).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChatResponse {
     /// The conversation (new or continued).
     pub conversation_id: String,
@@ -238,11 +238,7 @@ fn sse(event: &str, data: &impl Serialize) -> SseEvent {
 }
 
 fn error_event(e: &Error) -> SseEvent {
-    let (_, code, message) = e.http_parts();
-    sse(
-        "error",
-        &serde_json::json!({ "error": { "code": code, "message": message } }),
-    )
+    sse("error", &e.body())
 }
 
 /// Waits for the final answer of `running`.
@@ -259,7 +255,18 @@ pub async fn wait_done(mut running: Running) -> Result<ChatResponse> {
     ))
 }
 
-/// `POST /api/chat`.
+/// `POST /api/chat`: answers a citizen's message, streamed (SSE events
+/// `sources`, `token`, `done`, `error`) or as one JSON object.
+#[utoipa::path(post, path = "/api/chat", tag = "chat",
+    request_body = ChatRequest,
+    responses(
+        (status = 200, description = "The answer (JSON), or with `stream` a `text/event-stream` of `sources`, `token` ({\"text\"}), `done` (this object) and `error` events", body = ChatResponse),
+        (status = 413, description = "Message too long", body = super::error::ErrorBody),
+        (status = 422, description = "Malformed request", body = super::error::ErrorBody),
+        (status = 429, description = "Too many requests from this client (Retry-After)", body = super::error::ErrorBody),
+        (status = 503, description = "Every answer slot is taken, or starting (Retry-After)", body = super::error::ErrorBody),
+        (status = 504, description = "The answer took too long", body = super::error::ErrorBody),
+    ))]
 pub async fn chat(State(state): State<AppState>, req: Request) -> Result<Response> {
     let ip = client_ip(&req);
     let ApiJson(body) = ApiJson::<ChatRequest>::from_request(req, &state).await?;
@@ -291,6 +298,12 @@ pub async fn chat(State(state): State<AppState>, req: Request) -> Result<Respons
 
 /// `GET /api/conversations/{id}`: the messages with their answers and
 /// sources.
+#[utoipa::path(get, path = "/api/conversations/{id}", tag = "chat",
+    params(("id" = String, Path, description = "The conversation id returned by /api/chat")),
+    responses(
+        (status = 200, description = "`{conversation_id, messages: [{answer_id, question (masked), standalone_question, answer, status, confidence, topic, sources, timings, model, created_at}]}`"),
+        (status = 404, description = "Unknown conversation", body = super::error::ErrorBody),
+    ))]
 pub async fn conversation(
     State(state): State<AppState>,
     Path(id): Path<String>,

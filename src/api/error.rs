@@ -50,14 +50,40 @@ impl Error {
     }
 }
 
+/// The body of every error response.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// An error's code and message.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code (`invalid_request`, `too_large`, `not_found`,
+    /// `overloaded`, `rate_limited`, `starting`, `timeout`, `internal`).
+    pub code: &'static str,
+    /// A message in French, for the citizen.
+    pub message: String,
+}
+
+impl Error {
+    /// The JSON body of this error.
+    pub fn body(&self) -> ErrorBody {
+        let (_, code, message) = self.http_parts();
+        ErrorBody {
+            error: ErrorDetail { code, message },
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let (status, code, message) = self.http_parts();
+        let (status, code, _) = self.http_parts();
         if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!("{code}: {self}");
         }
-        let body = serde_json::json!({ "error": { "code": code, "message": message } });
-        let mut resp = (status, axum::Json(body)).into_response();
+        let mut resp = (status, axum::Json(self.body())).into_response();
         let retry = match &self {
             Error::Overloaded => Some(BUSY_RETRY_SECS),
             Error::NotReady => Some(5),

@@ -12,12 +12,16 @@ use axum::Json;
 
 use super::AppState;
 
-/// `GET /healthz`.
+/// `GET /healthz`: the process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "`ok`")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// `GET /readyz`: 200 with the knowledge base's size once ready, else 503.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "`{ready, documents, chunks, mode}`"),
+    (status = 503, description = "Starting", body = super::error::ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.engine() {
         Ok(e) => Json(serde_json::json!({
@@ -31,7 +35,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`: Prometheus counters.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
     let mut s = String::new();

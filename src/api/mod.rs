@@ -132,6 +132,45 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
+/// The OpenAPI description of the API, generated from the handlers and
+/// types (served at `/openapi.json`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Guichet",
+        description = "Assistant citoyen : réponses sourcées à partir des documents de la commune."
+    ),
+    paths(
+        chat::chat,
+        chat::conversation,
+        openai::completions,
+        openai::models,
+        openai::embeddings,
+        health::healthz,
+        health::readyz,
+        health::metrics
+    ),
+    components(schemas(
+        chat::ChatRequest,
+        chat::ChatResponse,
+        crate::rag::Answer,
+        crate::rag::Source,
+        crate::rag::Timings,
+        crate::rag::Status,
+        crate::rag::Features,
+        openai::CompletionRequest,
+        openai::Message,
+        openai::EmbeddingRequest,
+        error::ErrorBody,
+        error::ErrorDetail
+    ))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
 /// The router: every route, the body limit and CORS.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.settings.server.cors_origins);
@@ -145,6 +184,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
     if let Some(c) = cors {
@@ -407,7 +447,29 @@ mod tests {
         let (s, _, v) = call(app.clone(), chat(&big)).await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(v["error"]["code"], "too_large");
-        let (s, _, _) = call(app, Request::get("/v1/models").body(Body::empty()).unwrap()).await;
+        let (s, _, _) = call(
+            app.clone(),
+            Request::get("/v1/models").body(Body::empty()).unwrap(),
+        )
+        .await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+        // The OpenAPI description is generated from the handlers.
+        let (s, _, v) = call(
+            app,
+            Request::get("/openapi.json").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        for path in [
+            "/api/chat",
+            "/api/conversations/{id}",
+            "/v1/chat/completions",
+            "/v1/embeddings",
+            "/readyz",
+        ] {
+            assert!(v["paths"].get(path).is_some(), "{path} missing");
+        }
+        let answer = &v["components"]["schemas"]["Answer"]["properties"];
+        assert!(answer.get("confidence").is_some() && answer.get("sources").is_some());
     }
 }

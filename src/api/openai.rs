@@ -29,17 +29,18 @@ use crate::{Error, Result};
 pub const MODEL: &str = "guichet";
 
 /// One message of an OpenAI conversation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Message {
     /// `system`, `user` or `assistant`.
     pub role: String,
     /// Its text (a string, or a list of text parts).
+    #[schema(value_type = Object)]
     pub content: serde_json::Value,
 }
 
 /// The body of `/v1/chat/completions` (unknown fields are accepted and
 /// ignored, as OpenAI clients send many).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CompletionRequest {
     /// The conversation.
     pub messages: Vec<Message>,
@@ -93,7 +94,15 @@ fn guichet_field(r: &ChatResponse) -> serde_json::Value {
     serde_json::to_value(r).unwrap_or_default()
 }
 
-/// `POST /v1/chat/completions`.
+/// `POST /v1/chat/completions`: OpenAI-compatible chat over the same engine.
+#[utoipa::path(post, path = "/v1/chat/completions", tag = "openai",
+    request_body = CompletionRequest,
+    responses(
+        (status = 200, description = "An OpenAI `chat.completion` (or a stream of `chat.completion.chunk` ending with `[DONE]`), with the answer object in the extra `guichet` field"),
+        (status = 422, description = "No user message", body = super::error::ErrorBody),
+        (status = 429, description = "Too many requests", body = super::error::ErrorBody),
+        (status = 503, description = "Busy or starting", body = super::error::ErrorBody),
+    ))]
 pub async fn completions(State(state): State<AppState>, req: Request) -> Result<Response> {
     let ip = client_ip(&req);
     let ApiJson(body) = ApiJson::<CompletionRequest>::from_request(req, &state).await?;
@@ -172,45 +181,41 @@ pub async fn completions(State(state): State<AppState>, req: Request) -> Result<
             } else {
                 None
             };
-            let out: Vec<SseEvent> = match m {
-                Outgoing::Sources(_) => role
-                    .map(|r| {
-                        vec![chunk(
-                            serde_json::json!({ "role": r, "content": "" }),
-                            None,
-                            None,
-                        )]
-                    })
-                    .unwrap_or_default(),
-                Outgoing::Token(t) => {
-                    let mut d = serde_json::json!({ "content": t });
-                    if let Some(r) = role {
-                        d["role"] = r.into();
+            let out: Vec<SseEvent> =
+                match m {
+                    Outgoing::Sources(_) => role
+                        .map(|r| {
+                            vec![chunk(
+                                serde_json::json!({ "role": r, "content": "" }),
+                                None,
+                                None,
+                            )]
+                        })
+                        .unwrap_or_default(),
+                    Outgoing::Token(t) => {
+                        let mut d = serde_json::json!({ "content": t });
+                        if let Some(r) = role {
+                            d["role"] = r.into();
+                        }
+                        vec![chunk(d, None, None)]
                     }
-                    vec![chunk(d, None, None)]
-                }
-                Outgoing::Done(r) => {
-                    let tail = sources_text(&r.answer.sources);
-                    let mut v = Vec::new();
-                    if !tail.is_empty() {
-                        v.push(chunk(serde_json::json!({ "content": tail }), None, None));
+                    Outgoing::Done(r) => {
+                        let tail = sources_text(&r.answer.sources);
+                        let mut v = Vec::new();
+                        if !tail.is_empty() {
+                            v.push(chunk(serde_json::json!({ "content": tail }), None, None));
+                        }
+                        v.push(chunk(
+                            serde_json::json!({}),
+                            Some("stop"),
+                            Some(guichet_field(&r)),
+                        ));
+                        v.push(SseEvent::default().data("[DONE]"));
+                        v
                     }
-                    v.push(chunk(
-                        serde_json::json!({}),
-                        Some("stop"),
-                        Some(guichet_field(&r)),
-                    ));
-                    v.push(SseEvent::default().data("[DONE]"));
-                    v
-                }
-                Outgoing::Failed(e) => {
-                    let (_, code, message) = e.http_parts();
-                    vec![SseEvent::default().data(
-                        serde_json::json!({ "error": { "code": code, "message": message } })
-                            .to_string(),
-                    )]
-                }
-            };
+                    Outgoing::Failed(e) => vec![SseEvent::default()
+                        .data(serde_json::to_string(&e.body()).unwrap_or_default())],
+                };
             std::future::ready(Some(futures_util::stream::iter(
                 out.into_iter().map(Ok::<_, Infallible>),
             )))
@@ -221,7 +226,9 @@ pub async fn completions(State(state): State<AppState>, req: Request) -> Result<
         .into_response())
 }
 
-/// `GET /v1/models`.
+/// `GET /v1/models`: the one model, `guichet`.
+#[utoipa::path(get, path = "/v1/models", tag = "openai",
+    responses((status = 200, description = "An OpenAI model list")))]
 pub async fn models(State(state): State<AppState>) -> Result<Response> {
     let engine = state.engine()?;
     let owned = engine
@@ -236,9 +243,10 @@ pub async fn models(State(state): State<AppState>) -> Result<Response> {
 }
 
 /// The body of `/v1/embeddings`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EmbeddingRequest {
     /// One text or several.
+    #[schema(value_type = Object)]
     pub input: serde_json::Value,
     /// The model asked for (informative).
     #[serde(default)]
@@ -251,7 +259,13 @@ pub struct EmbeddingRequest {
 /// Most texts in one embeddings request.
 const MAX_INPUTS: usize = 64;
 
-/// `POST /v1/embeddings`.
+/// `POST /v1/embeddings`: vectors from the embedding model.
+#[utoipa::path(post, path = "/v1/embeddings", tag = "openai",
+    request_body = EmbeddingRequest,
+    responses(
+        (status = 200, description = "An OpenAI embedding list"),
+        (status = 422, description = "Bad input", body = super::error::ErrorBody),
+    ))]
 pub async fn embeddings(State(state): State<AppState>, req: Request) -> Result<Response> {
     let ApiJson(body) = ApiJson::<EmbeddingRequest>::from_request(req, &state).await?;
     let engine = state.engine()?;

@@ -43,7 +43,7 @@ pub const CALIBRATED: Weights = Weights {
 pub const DEFAULT_THRESHOLD: f64 = 0.4;
 
 /// What the confidence score is computed from.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Features {
     /// Best cosine similarity between the question and a retrieved chunk.
     pub dense: f64,

@@ -84,7 +84,7 @@ impl Retriever for Mutex<KnowledgeBase> {
 }
 
 /// What became of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Answered from the sources, with citations.
@@ -116,7 +116,7 @@ impl Status {
 }
 
 /// One numbered source of an answer.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Source {
     /// Its number in the answer's `[n]` citations (1-based).
     pub n: usize,
@@ -145,7 +145,9 @@ pub struct Source {
 }
 
 /// Time spent, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize, PartialEq)]
+#[derive(
+    Debug, Clone, Copy, Default, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema,
+)]
 pub struct Timings {
     /// Rewriting, embedding and searching.
     pub retrieval_ms: u64,
@@ -156,7 +158,7 @@ pub struct Timings {
 }
 
 /// The assistant's answer to one message.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Answer {
     /// What became of the message.
     pub status: Status,
