@@ -345,3 +345,42 @@ print(json.dumps({"models": models, "content": r.choices[0].message.content,
     assert_eq!(v["stream_status"], "answered");
     assert_eq!(v["dims"], json!([384, 384]));
 }
+
+#[test]
+fn generative_answers_are_cited_or_withdrawn_for_the_extractive_one() {
+    let server = Server::start(&service_kb(), &[("GUICHET_ANSWER_MODE", "generative")]);
+    let mut r = Server::agent()
+        .post(format!("{}/api/chat", server.url))
+        .header("Content-Type", "application/json")
+        .send(json!({ "message": "Quel est le prix de la cantine en maternelle ?" }).to_string())
+        .unwrap();
+    let events = read_sse(r.body_mut().as_reader(), |name, _| {
+        name == "done" || name == "error"
+    });
+    let done: Value = serde_json::from_str(&events.last().unwrap().1).unwrap();
+    assert_eq!(events.last().unwrap().0, "done", "{events:?}");
+    assert_eq!(done["status"], "answered", "{done:#}");
+    // Whatever the model wrote, what stands after the last reset is the
+    // answer, and it is cited.
+    let last_reset = events.iter().rposition(|(n, _)| n == "reset");
+    let shown: String = events[last_reset.map_or(0, |i| i + 1)..]
+        .iter()
+        .filter(|(n, _)| n == "token")
+        .map(|(_, d)| {
+            serde_json::from_str::<Value>(d).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(shown, done["answer"].as_str().unwrap());
+    assert_citations_map(&done);
+    assert!(done["model"].as_str().is_some_and(|m| !m.is_empty()));
+    if done["fallback"] == true {
+        assert!(last_reset.is_some(), "fallback without reset: {events:?}");
+        assert_eq!(done["mode"], "extractive");
+    } else {
+        assert_eq!(done["mode"], "generative");
+        assert!(done["generated_tokens"].as_u64().unwrap() > 0);
+    }
+}

@@ -3,10 +3,11 @@
 //! With `stream` (the default) the answer is a Server-Sent Events stream:
 //! `sources` first (the retrieved sources, so a page can show them at
 //! once), `token` events with text deltas, then `done` with the whole
-//! answer object (the same as the JSON answer; its `answer` is
-//! authoritative: when a generated answer fails its checks, `fallback` is
-//! true and `answer` replaces the streamed text), or `error`. Without
-//! stream, one JSON object.
+//! answer object (the same as the JSON answer), or `error`. When a
+//! generated answer fails its citation check, a `reset` event withdraws
+//! the text streamed so far and the extractive answer follows as tokens:
+//! the tokens after the last `reset` always make `done`'s `answer`.
+//! Without stream, one JSON object.
 //!
 //! The answer runs on a blocking thread holding an answer slot; the
 //! generation itself runs on the model's own thread. A client that goes
@@ -70,6 +71,8 @@ pub enum Outgoing {
     Sources(Vec<Source>),
     /// A piece of text.
     Token(String),
+    /// The text so far is withdrawn; its replacement follows.
+    Reset,
     /// The final answer.
     Done(Box<ChatResponse>),
     /// The answer failed.
@@ -176,6 +179,7 @@ pub fn start_answer(
             let out = match ev {
                 Event::Sources(s) => Outgoing::Sources(s.to_vec()),
                 Event::Token(t) => Outgoing::Token(t.to_string()),
+                Event::Reset => Outgoing::Reset,
             };
             if tx.blocking_send(out).is_err() {
                 job_cancel.cancel();
@@ -247,7 +251,7 @@ pub async fn wait_done(mut running: Running) -> Result<ChatResponse> {
         match m {
             Outgoing::Done(r) => return Ok(*r),
             Outgoing::Failed(e) => return Err(e),
-            Outgoing::Sources(_) | Outgoing::Token(_) => {}
+            Outgoing::Sources(_) | Outgoing::Token(_) | Outgoing::Reset => {}
         }
     }
     Err(Error::Unavailable(
@@ -287,6 +291,10 @@ pub async fn chat(State(state): State<AppState>, req: Request) -> Result<Respons
                 &serde_json::json!({ "conversation_id": conversation_id, "sources": s }),
             ),
             Outgoing::Token(t) => sse("token", &serde_json::json!({ "text": t })),
+            Outgoing::Reset => sse(
+                "reset",
+                &serde_json::json!({ "reason": "generated answer failed its citation check" }),
+            ),
             Outgoing::Done(r) => sse("done", &r),
             Outgoing::Failed(e) => error_event(&e),
         })

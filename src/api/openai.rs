@@ -192,6 +192,13 @@ pub async fn completions(State(state): State<AppState>, req: Request) -> Result<
                             )]
                         })
                         .unwrap_or_default(),
+                    // A chunk cannot be withdrawn: the replacement follows a
+                    // separator.
+                    Outgoing::Reset => vec![chunk(
+                        serde_json::json!({ "content": "\n\n---\n\n" }),
+                        None,
+                        None,
+                    )],
                     Outgoing::Token(t) => {
                         let mut d = serde_json::json!({ "content": t });
                         if let Some(r) = role {

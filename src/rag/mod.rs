@@ -222,6 +222,9 @@ pub enum Event<'a> {
     Sources(&'a [Source]),
     /// A piece of answer text.
     Token(&'a str),
+    /// The text streamed so far is withdrawn (a generated answer failed its
+    /// citation or grounding check); the replacement follows as tokens.
+    Reset,
 }
 
 /// The retrieval of a question and how sure its evidence is.
@@ -550,15 +553,17 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
                     if out.model.is_empty() {
                         out.model = format!("extractif ({})", self.embedder.id());
                     }
-                    if !out.fallback {
-                        emit(&text, on_event);
+                    if out.fallback {
+                        on_event(Event::Reset);
                     }
+                    emit(&text, on_event);
                 }
                 None => {
                     out.answer = self.abstention_text();
-                    if !out.fallback {
-                        emit(&out.answer, on_event);
+                    if out.fallback {
+                        on_event(Event::Reset);
                     }
+                    emit(&out.answer, on_event);
                     out.timings.first_token_ms = first_token.unwrap_or(0);
                     out.timings.total_ms = start.elapsed().as_millis() as u64;
                     return Ok(out);
