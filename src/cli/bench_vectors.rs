@@ -86,7 +86,7 @@ pub(super) fn run(args: VectorBenchArgs) -> Result<()> {
             .map(|(i, v)| (i as i64, v))
             .collect();
         let t = Instant::now();
-        let index = VectorIndex::build(args.dim, &pairs)?;
+        let index = VectorIndex::build(args.dim, &pairs)?.graph_only();
         let build = t.elapsed().as_secs_f64();
         let (mut hnsw_ms, mut exact_ms, mut recall) = (Vec::new(), Vec::new(), 0.0);
         for q in &queries {
