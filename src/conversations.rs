@@ -233,3 +233,57 @@ impl Conversations {
             .flatten())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rag::{Status, Timings};
+
+    fn answer() -> Answer {
+        Answer {
+            status: Status::Answered,
+            confidence: 0.9,
+            topic: Some("papiers d'identité".into()),
+            answer: "Il faut une photo [1].".into(),
+            abstained: false,
+            curated: false,
+            sources: Vec::new(),
+            standalone_question: "carte d'identité, jean@exemple.fr".into(),
+            mode: "extractive".into(),
+            fallback: false,
+            masked: 0,
+            model: "extractif".into(),
+            prompt_tokens: 0,
+            generated_tokens: 0,
+            features: None,
+            timings: Timings::default(),
+        }
+    }
+
+    #[test]
+    fn questions_are_stored_masked_and_the_original_only_when_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("guichet.db");
+        let q = "Je suis jean@exemple.fr, que faut-il pour ma carte d'identité ?";
+        for keep in [false, true] {
+            let mut c = Conversations::open(&db, keep).unwrap();
+            let (conv, id) = (new_id(), new_id());
+            c.record(&conv, &id, q, &answer(), "api").unwrap();
+            c.record(&conv, &new_id(), "et pour un mineur ?", &answer(), "api")
+                .unwrap();
+            let m = c.messages(&conv).unwrap().unwrap();
+            assert_eq!(m.len(), 2);
+            assert!(m[0].question.contains("[courriel]") && !m[0].question.contains("jean@"));
+            assert!(!m[0].standalone_question.contains("jean@"));
+            assert_eq!(
+                c.original_question(&id).unwrap().as_deref(),
+                keep.then_some(q)
+            );
+            let h = c.history(&conv, 1).unwrap();
+            assert_eq!(h.len(), 1);
+            assert_eq!(h[0].question, "et pour un mineur ?");
+        }
+        let c = Conversations::open(&db, false).unwrap();
+        assert!(c.messages("inconnue").unwrap().is_none());
+    }
+}
