@@ -74,6 +74,23 @@ pub struct StoredMessage {
     pub created_at: String,
 }
 
+/// A stored question drawn for a draft evaluation set.
+#[derive(Debug, Clone)]
+pub struct Sampled {
+    /// Its answer's id.
+    pub answer_id: String,
+    /// Its conversation.
+    pub conversation_id: String,
+    /// The masked question.
+    pub question: String,
+    /// What became of it.
+    pub status: String,
+    /// Sources its answer cited (paths or URLs).
+    pub cited: Vec<String>,
+    /// When (UTC).
+    pub created_at: String,
+}
+
 /// The conversation tables.
 pub struct Conversations {
     conn: Connection,
@@ -217,6 +234,37 @@ impl Conversations {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Some(rows))
+    }
+
+    /// Up to `n` stored questions asked between `from` and `to` (ISO dates,
+    /// `to` included), drawn in a stable pseudo-random order (the answer
+    /// ids are random), with their status and cited documents: the raw
+    /// material of a draft evaluation set. Questions are the masked ones.
+    pub fn sample(&self, from: &str, to: &str, n: usize) -> Result<Vec<Sampled>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, conversation_id, question, status, sources, created_at FROM answers
+             WHERE substr(created_at, 1, 10) >= ?1 AND substr(created_at, 1, 10) <= ?2
+             ORDER BY id LIMIT ?3",
+        )?;
+        let rows = st
+            .query_map(params![from, to, n as i64], |r| {
+                let sources: String = r.get(4)?;
+                Ok(Sampled {
+                    answer_id: r.get(0)?,
+                    conversation_id: r.get(1)?,
+                    question: r.get(2)?,
+                    status: r.get(3)?,
+                    cited: serde_json::from_str::<Vec<serde_json::Value>>(&sources)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|s| s["cited"] == true)
+                        .filter_map(|s| s["source"].as_str().map(str::to_string))
+                        .collect(),
+                    created_at: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// The stored original question of an answer, if the configuration

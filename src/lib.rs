@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod conversations;
 pub mod error;
+pub mod evaluation;
 pub mod kb;
 pub mod rag;
 pub mod settings;

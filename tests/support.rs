@@ -186,6 +186,11 @@ impl Server {
         server
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     /// An HTTP agent that returns error statuses instead of failing.
     pub fn agent() -> ureq::Agent {
         ureq::Agent::config_builder()

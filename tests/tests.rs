@@ -9,4 +9,5 @@ mod issue_4_generation;
 mod issue_5_knowledge_base;
 mod issue_6_answering;
 mod issue_6_docker;
+mod issue_8_eval;
 mod support;

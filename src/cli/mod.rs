@@ -8,6 +8,7 @@ mod bench_search;
 mod bench_serve;
 mod bench_vectors;
 mod embed;
+mod eval;
 mod generate;
 mod kb;
 mod models;
@@ -59,6 +60,11 @@ enum Command {
     /// if missing, ingests the demo corpus into an empty knowledge base,
     /// then answers on `server.bind` (127.0.0.1:8080 by default).
     Serve(serve::ServeArgs),
+    /// The answer-quality benchmark: run reviewed evaluation sets through
+    /// the assistant (or a server), score, report, gate; draw stored
+    /// questions into a draft set.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
     /// Benchmarks that print figures (speed, latency, memory).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -93,6 +99,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::Docs(cmd) => with_config(&args.global, |c| kb::docs(c, cmd)),
         Command::Index(cmd) => with_config(&args.global, |c| kb::index(c, cmd)),
         Command::Serve(a) => with_config(&args.global, |c| serve::run(c, a)),
+        Command::Eval(cmd) => with_config(&args.global, |c| eval::run(c, cmd)),
         Command::Bench(cmd) => {
             let config = Config::from_args(&args.global)?;
             config.apply_threads();

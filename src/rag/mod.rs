@@ -142,6 +142,10 @@ pub struct Source {
     pub score: f64,
     /// A short extract of the chunk, for display.
     pub extract: String,
+    /// The chunk's whole text (kept in process for the evaluation's
+    /// groundedness check; not sent nor stored).
+    #[serde(skip)]
+    pub text: String,
 }
 
 /// Time spent, in milliseconds.
@@ -438,6 +442,7 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
                 cited: false,
                 score: h.fused,
                 extract: shorten(body(&h.chunk.text), EXTRACT_CHARS),
+                text: body(&h.chunk.text).to_string(),
             })
             .collect();
         let topic = topic::topic(
