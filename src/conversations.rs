@@ -132,6 +132,15 @@ impl Conversations {
             .is_some())
     }
 
+    /// Whether an answer id exists.
+    pub fn answer_exists(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM answers WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// The last `n` exchanges of a conversation, oldest first (the
     /// assistant's history).
     pub fn history(&self, id: &str, n: usize) -> Result<Vec<Turn>> {

@@ -64,6 +64,12 @@ pub enum Error {
     /// Generation failed.
     #[error("generation failed: {0}")]
     Generation(String),
+    /// No valid token for an endpoint that needs one.
+    #[error("authentication required")]
+    Unauthorized,
+    /// The token's role may not do this.
+    #[error("forbidden for this role")]
+    Forbidden,
     /// A part of the service is not running.
     #[error("{0}")]
     Unavailable(String),

@@ -22,6 +22,8 @@ pub mod error;
 pub mod evaluation;
 pub mod kb;
 pub mod rag;
+pub mod referents;
 pub mod settings;
+pub mod time;
 
 pub use error::{Error, Result};

@@ -9,5 +9,6 @@ mod issue_4_generation;
 mod issue_5_knowledge_base;
 mod issue_6_answering;
 mod issue_6_docker;
+mod issue_7_referents;
 mod issue_8_eval;
 mod support;

@@ -21,6 +21,16 @@ impl Error {
             Error::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", m.clone()),
             Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone()),
             Error::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
+            Error::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Jeton d'accès manquant ou invalide (en-tête Authorization: Bearer …).".into(),
+            ),
+            Error::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Ce rôle ne permet pas cette action.".into(),
+            ),
             Error::Overloaded => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",
@@ -84,6 +94,10 @@ impl IntoResponse for Error {
             tracing::error!("{code}: {self}");
         }
         let mut resp = (status, axum::Json(self.body())).into_response();
+        if matches!(self, Error::Unauthorized) {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         let retry = match &self {
             Error::Overloaded => Some(BUSY_RETRY_SECS),
             Error::NotReady => Some(5),

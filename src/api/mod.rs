@@ -12,11 +12,13 @@
 //! the demo corpus is ingested; the answering routes say 503 until
 //! [`Engine`] is ready.
 
+pub mod auth;
 pub mod chat;
 pub mod error;
 pub mod health;
 pub mod limits;
 pub mod openai;
+pub mod referents;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -47,6 +49,8 @@ pub struct Engine {
     pub assistant: Arc<Assistant>,
     /// Where exchanges are stored.
     pub conversations: Arc<Mutex<Conversations>>,
+    /// Users, audit log, curated answers, exclusions, feedback, handoffs.
+    pub referents: Arc<Mutex<crate::referents::Referents>>,
     /// Documents and chunks in the knowledge base at start (for /readyz).
     pub documents: usize,
     /// Chunks at start.
@@ -148,7 +152,18 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         openai::embeddings,
         health::healthz,
         health::readyz,
-        health::metrics
+        health::metrics,
+        referents::feedback,
+        referents::handoff,
+        referents::list_handoffs,
+        referents::resolve_handoff,
+        referents::list_curated,
+        referents::create_curated,
+        referents::update_curated,
+        referents::delete_curated,
+        referents::list_exclusions,
+        referents::create_exclusion,
+        referents::delete_exclusion
     ),
     components(schemas(
         chat::ChatRequest,
@@ -162,10 +177,31 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         openai::Message,
         openai::EmbeddingRequest,
         error::ErrorBody,
-        error::ErrorDetail
-    ))
+        error::ErrorDetail,
+        crate::referents::Curated,
+        crate::referents::Exclusion,
+        crate::referents::Handoff,
+        referents::FeedbackRequest,
+        referents::HandoffRequest,
+        referents::ResolveRequest
+    )),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme of the référent endpoints.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(<ApiDoc as utoipa::OpenApi>::openapi())
@@ -185,6 +221,29 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(openapi))
+        .route("/api/feedback", post(referents::feedback))
+        .route("/api/handoff", post(referents::handoff))
+        .route("/api/handoffs", get(referents::list_handoffs))
+        .route(
+            "/api/handoffs/{id}/resolve",
+            post(referents::resolve_handoff),
+        )
+        .route(
+            "/api/curated",
+            get(referents::list_curated).post(referents::create_curated),
+        )
+        .route(
+            "/api/curated/{id}",
+            axum::routing::put(referents::update_curated).delete(referents::delete_curated),
+        )
+        .route(
+            "/api/exclusions",
+            get(referents::list_exclusions).post(referents::create_exclusion),
+        )
+        .route(
+            "/api/exclusions/{id}",
+            axum::routing::delete(referents::delete_exclusion),
+        )
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
     if let Some(c) = cors {
@@ -289,6 +348,9 @@ pub fn load_engine(config: &Config) -> Result<Engine> {
         &config.data_dir.join("guichet.db"),
         s.privacy.keep_original_questions,
     )?;
+    let referents = Arc::new(Mutex::new(crate::referents::Referents::open(
+        &config.data_dir.join("guichet.db"),
+    )?));
     let assistant = Assistant::new(
         Box::new(Mutex::new(kb)),
         embedder,
@@ -296,10 +358,12 @@ pub fn load_engine(config: &Config) -> Result<Engine> {
         s.answer.clone(),
         s.town.clone(),
         lexicon,
-    )?;
+    )?
+    .with_town_knowledge(referents.clone());
     Ok(Engine {
         assistant: Arc::new(assistant),
         conversations: Arc::new(Mutex::new(conversations)),
+        referents,
         documents,
         chunks,
     })

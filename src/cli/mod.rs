@@ -13,6 +13,7 @@ mod generate;
 mod kb;
 mod models;
 mod serve;
+mod users;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -60,6 +61,9 @@ enum Command {
     /// if missing, ingests the demo corpus into an empty knowledge base,
     /// then answers on `server.bind` (127.0.0.1:8080 by default).
     Serve(serve::ServeArgs),
+    /// Manage the référents' and admins' access tokens.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// The answer-quality benchmark: run reviewed evaluation sets through
     /// the assistant (or a server), score, report, gate; draw stored
     /// questions into a draft set.
@@ -100,6 +104,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::Index(cmd) => with_config(&args.global, |c| kb::index(c, cmd)),
         Command::Serve(a) => with_config(&args.global, |c| serve::run(c, a)),
         Command::Eval(cmd) => with_config(&args.global, |c| eval::run(c, cmd)),
+        Command::Users(cmd) => with_config(&args.global, |c| users::run(c, cmd)),
         Command::Bench(cmd) => {
             let config = Config::from_args(&args.global)?;
             config.apply_threads();

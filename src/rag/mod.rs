@@ -83,6 +83,70 @@ impl Retriever for Mutex<KnowledgeBase> {
     }
 }
 
+/// What the town's staff decided: topics not to answer and curated
+/// answers, the seam between the engine and where they are stored.
+pub trait TownKnowledge: Send + Sync {
+    /// The excluded topics.
+    fn exclusions(&self) -> Result<Vec<crate::referents::Exclusion>>;
+    /// The vectors of the curated answers valid today: (id, text, vector).
+    fn curated_vectors(&self) -> Result<Vec<(i64, String, Vec<f32>)>>;
+    /// One curated answer.
+    fn curated(&self, id: i64) -> Result<Option<crate::referents::Curated>>;
+}
+
+impl TownKnowledge for Mutex<crate::referents::Referents> {
+    fn exclusions(&self) -> Result<Vec<crate::referents::Exclusion>> {
+        self.lock()
+            .map_err(|_| Error::Unavailable("the référents' store lock is poisoned".into()))?
+            .exclusions()
+    }
+    fn curated_vectors(&self) -> Result<Vec<(i64, String, Vec<f32>)>> {
+        self.lock()
+            .map_err(|_| Error::Unavailable("the référents' store lock is poisoned".into()))?
+            .live_curated_vectors(&crate::time::today())
+    }
+    fn curated(&self, id: i64) -> Result<Option<crate::referents::Curated>> {
+        self.lock()
+            .map_err(|_| Error::Unavailable("the référents' store lock is poisoned".into()))?
+            .curated_by_id(id)
+    }
+}
+
+/// Cosine (e5 query embeddings) from which a question is taken for a
+/// curated answer's question or variant, with [`CURATED_COVERAGE`] of its
+/// words in it. Provisional, from a handful of pairs: paraphrases scored
+/// 0.94-0.98 ("horaires d'ouverture de la mairie" / "horaires de la
+/// mairie" 0.980), the same question about another place 0.93 ("… de la
+/// piscine"), other topics under 0.87. Référents add variants for wordings
+/// that fall short; to be calibrated on reviewed pairs.
+pub const CURATED_SIMILARITY: f32 = 0.95;
+/// Share of the question's words (IDF-weighted, synonyms counted) that the
+/// curated question must contain: a lexical check beside the cosine,
+/// loose because paraphrases change words ("heures" / "horaires").
+pub const CURATED_COVERAGE: f64 = 0.3;
+
+/// Whether `keywords` (phrases) occur in `text` on whole words, without
+/// case or accents.
+fn mentions(text: &str, keywords: &[String]) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        use unicode_normalization::char::is_combining_mark;
+        use unicode_normalization::UnicodeNormalization;
+        s.nfd()
+            .filter(|c| !is_combining_mark(*c))
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let t = words(text);
+    keywords.iter().any(|k| {
+        let k = words(k);
+        !k.is_empty() && t.windows(k.len()).any(|w| w == k.as_slice())
+    })
+}
+
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -251,6 +315,7 @@ pub struct Assessment {
 /// The answering engine.
 pub struct Assistant {
     retriever: Box<dyn Retriever>,
+    town_knowledge: Option<std::sync::Arc<dyn TownKnowledge>>,
     embedder: std::sync::Arc<dyn Embedder>,
     generator: Option<GenerationWorker>,
     answer: AnswerSettings,
@@ -304,12 +369,19 @@ impl Assistant {
         }
         Ok(Self {
             retriever,
+            town_knowledge: None,
             embedder,
             generator,
             answer,
             town,
             lexicon,
         })
+    }
+
+    /// Adds the référents' exclusions and curated answers.
+    pub fn with_town_knowledge(mut self, k: std::sync::Arc<dyn TownKnowledge>) -> Self {
+        self.town_knowledge = Some(k);
+        self
     }
 
     /// The answer settings in force.
@@ -417,6 +489,29 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         let previous = request.history.last().map(|t| t.standalone.as_str());
         let searched = privacy::strip_personal_data(message);
         let standalone = self.standalone(previous, &searched, cancel);
+
+        // 2. Excluded topics: the référents' message, before any retrieval.
+        if let Some(k) = &self.town_knowledge {
+            for e in k.exclusions()? {
+                if mentions(&standalone, &e.keywords) {
+                    let contact = if e.contact.is_empty() {
+                        self.town.contact_text()
+                    } else {
+                        e.contact.clone()
+                    };
+                    let mut a = fixed(
+                        Status::OutOfScope,
+                        format!("{} {contact}", e.message.trim()),
+                        on_event,
+                    );
+                    a.topic = Some(e.topic.clone());
+                    a.standalone_question = standalone.clone();
+                    return Ok(a);
+                }
+            }
+        }
+
+        // 3. Retrieval.
         let Assessment {
             query,
             vector: qvec,
@@ -426,6 +521,57 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             confidence: conf,
         } = self.assess(&standalone)?;
         let retrieval_ms = start.elapsed().as_millis() as u64;
+
+        // 4. A curated answer validated by the town, served verbatim.
+        if let Some(found) = self.curated_match(&standalone, &weights)? {
+            let sources: Vec<Source> = found
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Source {
+                    n: i + 1,
+                    document_id: 0,
+                    chunk_id: 0,
+                    title: s.clone(),
+                    section: String::new(),
+                    page: None,
+                    page_end: None,
+                    url: (s.starts_with("http://") || s.starts_with("https://")).then(|| s.clone()),
+                    source: s.clone(),
+                    cited: true,
+                    score: 1.0,
+                    extract: String::new(),
+                    text: String::new(),
+                })
+                .collect();
+            on_event(Event::Sources(&sources));
+            on_event(Event::Token(&found.answer));
+            let ms = start.elapsed().as_millis() as u64;
+            return Ok(Answer {
+                status: Status::Curated,
+                confidence: 1.0,
+                topic: topic::topic(&standalone, Some(&found.question)).map(str::to_string),
+                answer: found.answer.clone(),
+                abstained: false,
+                curated: true,
+                sources,
+                standalone_question: query,
+                mode: "curated".into(),
+                fallback: false,
+                masked: 0,
+                model: format!("réponse validée par {}", found.validated_by),
+                prompt_tokens: 0,
+                generated_tokens: 0,
+                features,
+                timings: Timings {
+                    retrieval_ms,
+                    first_token_ms: ms,
+                    total_ms: ms,
+                },
+            });
+        }
+
+        // 5. Sources and confidence.
         let mut sources: Vec<Source> = hits
             .iter()
             .enumerate()
@@ -492,7 +638,7 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         }
         on_event(Event::Sources(&sources));
 
-        // 4. The answer.
+        // 6. The answer.
         let mut allowed = entities::AllowList::default();
         for h in &hits {
             allowed.add_text(&h.chunk.text);
@@ -586,6 +732,44 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         out.timings.first_token_ms = first_token.unwrap_or(0);
         out.timings.total_ms = start.elapsed().as_millis() as u64;
         Ok(out)
+    }
+
+    /// The curated answer whose question or variant is close enough to the
+    /// question (cosine and lexical check), if any is valid today.
+    fn curated_match(
+        &self,
+        question: &str,
+        weights: &[confidence::TermGroup],
+    ) -> Result<Option<crate::referents::Curated>> {
+        let Some(k) = &self.town_knowledge else {
+            return Ok(None);
+        };
+        let live = k.curated_vectors()?;
+        if live.is_empty() {
+            return Ok(None);
+        }
+        // Curated questions are embedded as typed: compare with the
+        // question as typed, not with its expanded search form.
+        let plain = self
+            .embedder
+            .embed(&[question], EmbedKind::Query)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let mut best: Option<(f32, i64)> = None;
+        for (id, text, v) in live {
+            let cos = guichet_models::cosine(&plain, &v);
+            if cos >= CURATED_SIMILARITY
+                && confidence::coverage(weights, &[&text]) >= CURATED_COVERAGE
+                && best.is_none_or(|(b, _)| cos > b)
+            {
+                best = Some((cos, id));
+            }
+        }
+        match best {
+            Some((_, id)) => k.curated(id),
+            None => Ok(None),
+        }
     }
 
     /// Retrieves the sources of a standalone question and scores the

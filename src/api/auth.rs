@@ -1,0 +1,53 @@
+//! Authentication of référent and admin endpoints: `Authorization: Bearer
+//! <token>`, checked against the hashed tokens of `guichet users`. Citizens
+//! need none. 401 without or with a bad token, 403 with the wrong role.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::AppState;
+use crate::referents::Role;
+use crate::{Error, Result};
+
+/// An authenticated member of staff.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// Their user name (written in the audit log).
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+}
+
+impl Staff {
+    /// [`Error::Forbidden`] unless the role is at least `role`.
+    pub fn require(&self, role: Role) -> Result<()> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let engine = state.engine()?;
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(Error::Unauthorized)?;
+        let found = engine
+            .referents
+            .lock()
+            .map_err(|_| Error::Unavailable("référents' store lock poisoned".into()))?
+            .authenticate(token)?;
+        let (name, role) = found.ok_or(Error::Unauthorized)?;
+        Ok(Staff { name, role })
+    }
+}

@@ -1,0 +1,375 @@
+//! The référents' endpoints (Bearer token, see [`super::auth`]): curated
+//! answers, excluded topics, handoff tickets; and the citizens' feedback
+//! and handoff requests (no token). Every référent action is written to
+//! the audit log.
+
+use std::sync::MutexGuard;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use guichet_models::EmbedKind;
+use serde::Deserialize;
+
+use super::auth::Staff;
+use super::{ApiJson, AppState};
+use crate::referents::{Curated, Exclusion, Referents, Role};
+use crate::{Error, Result};
+
+fn store(state: &AppState) -> Result<MutexGuard<'_, Referents>> {
+    state
+        .engine()?
+        .referents
+        .lock()
+        .map_err(|_| Error::Unavailable("référents' store lock poisoned".into()))
+}
+
+/// Embeds a curated answer's question and variants (as questions, like the
+/// citizens' ones they are compared with) off the async workers.
+async fn vectors(state: &AppState, c: &Curated) -> Result<Vec<(String, Vec<f32>)>> {
+    let embedder = state.engine()?.assistant.embedder().clone();
+    let texts: Vec<String> = std::iter::once(c.question.clone())
+        .chain(c.variants.iter().cloned())
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let v = embedder.embed(&refs, EmbedKind::Query)?;
+        Ok::<_, Error>(texts.into_iter().zip(v).collect())
+    })
+    .await
+    .map_err(|e| Error::Unavailable(format!("embedding task: {e}")))?
+}
+
+fn check_curated(c: &Curated) -> Result<()> {
+    if c.question.trim().is_empty() || c.answer.trim().is_empty() {
+        return Err(Error::Invalid(
+            "Une réponse validée a besoin d'une question et d'une réponse.".into(),
+        ));
+    }
+    if let Some(d) = &c.expires_at {
+        let ok = d.len() == 10 && d.as_bytes()[4] == b'-' && d.as_bytes()[7] == b'-';
+        if !ok {
+            return Err(Error::Invalid(
+                "« expires_at » doit être une date AAAA-MM-JJ.".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `GET /api/curated`: every curated answer, with whether it is expired.
+#[utoipa::path(get, path = "/api/curated", tag = "référents", security(("bearer" = [])),
+    responses((status = 200, body = [Curated]), (status = 401, body = super::error::ErrorBody)))]
+pub async fn list_curated(State(state): State<AppState>, _staff: Staff) -> Result<Response> {
+    Ok(Json(store(&state)?.curated()?).into_response())
+}
+
+/// `POST /api/curated`: a validated answer, served verbatim to questions
+/// close to its question or variants until `expires_at`.
+#[utoipa::path(post, path = "/api/curated", tag = "référents", security(("bearer" = [])),
+    request_body = Curated,
+    responses((status = 201, body = Curated), (status = 401, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn create_curated(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(mut c): ApiJson<Curated>,
+) -> Result<Response> {
+    check_curated(&c)?;
+    c.validated_by = staff.name.clone();
+    let v = vectors(&state, &c).await?;
+    let mut s = store(&state)?;
+    let id = s.add_curated(&c, &v)?;
+    s.audit(&staff.name, "curated.create", &id.to_string(), &c.question)?;
+    let saved = s
+        .curated_by_id(id)?
+        .ok_or_else(|| Error::NotFound("Réponse introuvable.".into()))?;
+    Ok((StatusCode::CREATED, Json(saved)).into_response())
+}
+
+/// `PUT /api/curated/{id}`: replaces a curated answer.
+#[utoipa::path(put, path = "/api/curated/{id}", tag = "référents", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = Curated,
+    responses((status = 200, body = Curated), (status = 404, body = super::error::ErrorBody)))]
+pub async fn update_curated(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    ApiJson(mut c): ApiJson<Curated>,
+) -> Result<Response> {
+    check_curated(&c)?;
+    c.validated_by = staff.name.clone();
+    let v = vectors(&state, &c).await?;
+    let mut s = store(&state)?;
+    if !s.update_curated(id, &c, &v)? {
+        return Err(Error::NotFound("Réponse validée inconnue.".into()));
+    }
+    s.audit(&staff.name, "curated.update", &id.to_string(), &c.question)?;
+    let saved = s
+        .curated_by_id(id)?
+        .ok_or_else(|| Error::NotFound("Réponse introuvable.".into()))?;
+    Ok(Json(saved).into_response())
+}
+
+/// `DELETE /api/curated/{id}`.
+#[utoipa::path(delete, path = "/api/curated/{id}", tag = "référents", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
+pub async fn delete_curated(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let s = store(&state)?;
+    if !s.delete_curated(id)? {
+        return Err(Error::NotFound("Réponse validée inconnue.".into()));
+    }
+    s.audit(&staff.name, "curated.delete", &id.to_string(), "")?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/exclusions`.
+#[utoipa::path(get, path = "/api/exclusions", tag = "référents", security(("bearer" = [])),
+    responses((status = 200, body = [Exclusion])))]
+pub async fn list_exclusions(State(state): State<AppState>, _staff: Staff) -> Result<Response> {
+    Ok(Json(store(&state)?.exclusions()?).into_response())
+}
+
+/// `POST /api/exclusions`: a topic the assistant must not answer; matching
+/// questions get its message and contact (status `out_of_scope`).
+#[utoipa::path(post, path = "/api/exclusions", tag = "référents", security(("bearer" = [])),
+    request_body = Exclusion, responses((status = 201, body = Exclusion), (status = 422, body = super::error::ErrorBody)))]
+pub async fn create_exclusion(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(mut e): ApiJson<Exclusion>,
+) -> Result<Response> {
+    if e.message.trim().is_empty() {
+        return Err(Error::Invalid(
+            "Une exclusion a besoin d'un message.".into(),
+        ));
+    }
+    e.created_by = staff.name.clone();
+    let s = store(&state)?;
+    e.id = s.add_exclusion(&e)?;
+    s.audit(&staff.name, "exclusion.create", &e.id.to_string(), &e.topic)?;
+    Ok((StatusCode::CREATED, Json(e)).into_response())
+}
+
+/// `DELETE /api/exclusions/{id}`.
+#[utoipa::path(delete, path = "/api/exclusions/{id}", tag = "référents", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
+pub async fn delete_exclusion(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let s = store(&state)?;
+    if !s.delete_exclusion(id)? {
+        return Err(Error::NotFound("Exclusion inconnue.".into()));
+    }
+    s.audit(&staff.name, "exclusion.delete", &id.to_string(), "")?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The body of `POST /api/feedback`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// The answer rated (from `/api/chat`).
+    pub answer_id: String,
+    /// `up` or `down`.
+    pub rating: String,
+    /// Optional comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// `POST /api/feedback` (citizens): a thumbs up or down on an answer.
+#[utoipa::path(post, path = "/api/feedback", tag = "chat", request_body = FeedbackRequest,
+    responses((status = 204), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn feedback(
+    State(state): State<AppState>,
+    ApiJson(f): ApiJson<FeedbackRequest>,
+) -> Result<Response> {
+    let up = match f.rating.as_str() {
+        "up" => true,
+        "down" => false,
+        _ => return Err(Error::Invalid("« rating » vaut « up » ou « down ».".into())),
+    };
+    if f.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
+        return Err(Error::TooLarge(
+            "Le commentaire est trop long (2 000 caractères au plus).".into(),
+        ));
+    }
+    let engine = state.engine()?;
+    let known = engine
+        .conversations
+        .lock()
+        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+        .answer_exists(&f.answer_id)?;
+    if !known {
+        return Err(Error::NotFound("Réponse inconnue.".into()));
+    }
+    let comment = f
+        .comment
+        .as_deref()
+        .map(crate::rag::privacy::mask_personal_data);
+    store(&state)?.add_feedback(&f.answer_id, up, comment.as_deref())?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The body of `POST /api/handoff`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffRequest {
+    /// The conversation to hand over.
+    pub conversation_id: String,
+    /// How to reach the citizen (`name`, `email`, `phone`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub contact: Option<serde_json::Value>,
+    /// What the citizen adds.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `POST /api/handoff` (citizens): "parler à un agent". A ticket with the
+/// conversation for the référents; the citizen gets its reference and the
+/// town's contact.
+#[utoipa::path(post, path = "/api/handoff", tag = "chat", request_body = HandoffRequest,
+    responses((status = 201, description = "`{reference, message}`"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn handoff(
+    State(state): State<AppState>,
+    ApiJson(h): ApiJson<HandoffRequest>,
+) -> Result<Response> {
+    let engine = state.engine()?;
+    let known = engine
+        .conversations
+        .lock()
+        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+        .exists(&h.conversation_id)?;
+    if !known {
+        return Err(Error::NotFound("Conversation inconnue.".into()));
+    }
+    let message = h.message.unwrap_or_default();
+    if message.chars().count() > state.settings.limits.max_message_chars {
+        return Err(Error::TooLarge("Le message est trop long.".into()));
+    }
+    let contact = h.contact.unwrap_or_else(|| serde_json::json!({}));
+    let t = store(&state)?.open_handoff(&h.conversation_id, &contact, &message)?;
+    let town = &state.settings.town;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "reference": t.reference,
+            "message": format!(
+                "Votre demande est transmise aux agents de {} sous la référence {}. Ils vous répondront dès que possible, en général sous deux jours ouvrés. {}",
+                town.name, t.reference, town.contact_text()
+            ),
+        })),
+    )
+        .into_response())
+}
+
+/// `GET /api/handoffs`: the tickets, newest first.
+#[utoipa::path(get, path = "/api/handoffs", tag = "référents", security(("bearer" = [])),
+    responses((status = 200, body = [crate::referents::Handoff])))]
+pub async fn list_handoffs(State(state): State<AppState>, _staff: Staff) -> Result<Response> {
+    let tickets = store(&state)?.handoffs(false)?;
+    let engine = state.engine()?;
+    let conv = engine
+        .conversations
+        .lock()
+        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?;
+    let out: Vec<serde_json::Value> = tickets
+        .into_iter()
+        .map(|t| {
+            let messages = conv
+                .messages(&t.conversation_id)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let mut v = serde_json::to_value(&t).unwrap_or_default();
+            v["conversation"] = serde_json::to_value(messages).unwrap_or_default();
+            v
+        })
+        .collect();
+    Ok(Json(out).into_response())
+}
+
+/// The body of `POST /api/handoffs/{id}/resolve`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// The human answer given to the citizen.
+    pub answer: String,
+    /// Also make it a curated answer to this question (the conversation's
+    /// first question when `true` without one).
+    #[serde(default)]
+    pub curate: bool,
+    /// The question the curated answer answers.
+    #[serde(default)]
+    pub question: Option<String>,
+}
+
+/// `POST /api/handoffs/{id}/resolve`: closes a ticket with the human
+/// answer, optionally turned into a curated answer in the same call.
+#[utoipa::path(post, path = "/api/handoffs/{id}/resolve", tag = "référents", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = ResolveRequest,
+    responses((status = 200, description = "`{handoff, curated?}`"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn resolve_handoff(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<ResolveRequest>,
+) -> Result<Response> {
+    staff.require(Role::Referent)?;
+    if r.answer.trim().is_empty() {
+        return Err(Error::Invalid("La réponse est vide.".into()));
+    }
+    let ticket = store(&state)?
+        .handoff(id)?
+        .ok_or_else(|| Error::NotFound("Demande inconnue.".into()))?;
+    let mut curated = None;
+    if r.curate {
+        let question = match r.question.clone() {
+            Some(q) => q,
+            None => state
+                .engine()?
+                .conversations
+                .lock()
+                .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+                .messages(&ticket.conversation_id)?
+                .and_then(|m| m.first().map(|m| m.question.clone()))
+                .ok_or_else(|| {
+                    Error::Invalid("Aucune question à reprendre : donnez « question ».".into())
+                })?,
+        };
+        let c = Curated {
+            id: 0,
+            question,
+            variants: Vec::new(),
+            answer: r.answer.clone(),
+            sources: Vec::new(),
+            validated_by: staff.name.clone(),
+            validated_at: String::new(),
+            expires_at: None,
+        };
+        let v = vectors(&state, &c).await?;
+        let mut s = store(&state)?;
+        let cid = s.add_curated(&c, &v)?;
+        s.audit(
+            &staff.name,
+            "curated.create",
+            &cid.to_string(),
+            &format!("from handoff {}", ticket.reference),
+        )?;
+        curated = s.curated_by_id(cid)?;
+    }
+    let s = store(&state)?;
+    s.resolve_handoff(id, &r.answer, &staff.name)?;
+    s.audit(&staff.name, "handoff.resolve", &ticket.reference, "")?;
+    let t = s.handoff(id)?;
+    Ok(Json(serde_json::json!({ "handoff": t, "curated": curated })).into_response())
+}

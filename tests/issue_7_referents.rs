@@ -1,0 +1,230 @@
+//! Issue 7 (first part): référents in the loop, on 127.0.0.1 with the real
+//! models — tokens from `guichet users`, 401 without them; curated answers
+//! served verbatim until they expire; excluded topics answered with the
+//! référents' message; citizens' feedback and handoff tickets, resolved
+//! into a curated answer.
+
+use serde_json::{json, Value};
+
+use crate::support::{guichet, run, service_kb, Server};
+
+fn token(server: &Server, name: &str, role: &str) -> String {
+    let (o, stdout, stderr) = run(guichet()
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(["users", "add", name, "--role", role]));
+    assert!(o.status.success(), "{stdout}{stderr}");
+    stdout.trim().to_string()
+}
+
+fn call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let agent = Server::agent();
+    let url = format!("{}{path}", server.url);
+    let mut r = match (method, &body) {
+        ("GET", _) => {
+            let mut req = agent.get(&url);
+            if let Some(t) = token {
+                req = req.header("Authorization", &format!("Bearer {t}"));
+            }
+            req.call().unwrap()
+        }
+        ("DELETE", _) => {
+            let mut req = agent.delete(&url);
+            if let Some(t) = token {
+                req = req.header("Authorization", &format!("Bearer {t}"));
+            }
+            req.call().unwrap()
+        }
+        (m, b) => {
+            let mut req = if m == "PUT" {
+                agent.put(&url)
+            } else {
+                agent.post(&url)
+            };
+            req = req.header("Content-Type", "application/json");
+            if let Some(t) = token {
+                req = req.header("Authorization", &format!("Bearer {t}"));
+            }
+            req.send(b.clone().unwrap_or(json!({})).to_string())
+                .unwrap()
+        }
+    };
+    let status = r.status().as_u16();
+    let text = r.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[test]
+fn staff_endpoints_need_a_valid_token_and_curated_answers_are_served_until_expiry() {
+    let server = Server::start(&service_kb(), &[]);
+    let (s, v) = call(&server, "GET", "/api/curated", None, None);
+    assert_eq!(s, 401, "{v}");
+    assert_eq!(v["error"]["code"], "unauthorized");
+    let (s, _) = call(&server, "GET", "/api/curated", Some("gui_faux"), None);
+    assert_eq!(s, 401);
+    let t = token(&server, "alice", "referent");
+    let (s, v) = call(&server, "GET", "/api/curated", Some(&t), None);
+    assert_eq!((s, v.clone()), (200, json!([])));
+
+    let answer =
+        "La mairie est ouverte du lundi au vendredi, de 8 h 30 à 17 h, et le samedi matin.";
+    let (s, c) = call(
+        &server,
+        "POST",
+        "/api/curated",
+        Some(&t),
+        Some(json!({
+            "question": "Quels sont les horaires d'ouverture de la mairie ?",
+            "variants": ["À quelles heures la mairie est-elle ouverte ?"],
+            "answer": answer,
+            "sources": ["https://www.mairie-demo.fr/horaires"],
+        })),
+    );
+    assert_eq!(s, 201, "{c}");
+    assert_eq!(c["validated_by"], "alice");
+    let a = server.ask("Quels sont les horaires de la mairie ?", None);
+    assert_eq!(a["status"], "curated", "{a:#}");
+    assert_eq!(a["curated"], true);
+    assert_eq!(a["answer"], answer);
+    // Another place is not the same question.
+    let other = server.ask("Quels sont les horaires de la piscine ?", None);
+    assert_ne!(other["status"], "curated", "{other:#}");
+
+    // Expired: no longer served.
+    let id = c["id"].as_i64().unwrap();
+    let mut expired = c.clone();
+    expired["expires_at"] = json!("2020-01-01");
+    let (s, v) = call(
+        &server,
+        "PUT",
+        &format!("/api/curated/{id}"),
+        Some(&t),
+        Some(expired),
+    );
+    assert_eq!(s, 200, "{v}");
+    let a = server.ask("Quels sont les horaires de la mairie ?", None);
+    assert_ne!(a["status"], "curated", "{a:#}");
+    let (s, _) = call(
+        &server,
+        "DELETE",
+        &format!("/api/curated/{id}"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(s, 204);
+    let (s, _) = call(
+        &server,
+        "DELETE",
+        &format!("/api/curated/{id}"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(s, 404);
+
+    // A revoked token stops working at once.
+    let (o, _, _) = run(guichet()
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(["users", "revoke", "alice"]));
+    assert!(o.status.success());
+    let (s, _) = call(&server, "GET", "/api/curated", Some(&t), None);
+    assert_eq!(s, 401);
+}
+
+#[test]
+fn exclusions_feedback_and_handoffs() {
+    let server = Server::start(&service_kb(), &[]);
+    let t = token(&server, "bob", "admin");
+    let (s, e) = call(
+        &server,
+        "POST",
+        "/api/exclusions",
+        Some(&t),
+        Some(json!({
+            "topic": "urgence médicale",
+            "keywords": ["malaise", "urgence médicale"],
+            "message": "Pour une urgence médicale, appelez le 15 : l'assistant ne peut pas vous aider.",
+            "contact": "SAMU : 15",
+        })),
+    );
+    assert_eq!(s, 201, "{e}");
+    let a = server.ask("Mon voisin fait un malaise, que faire ?", None);
+    assert_eq!(a["status"], "out_of_scope", "{a:#}");
+    assert!(a["answer"].as_str().unwrap().contains("appelez le 15"));
+    assert!(a["sources"].as_array().unwrap().is_empty());
+
+    // Feedback on a real answer; unknown answers and bad ratings refused.
+    let q = server.ask(
+        "Quel justificatif de domicile pour une carte d'identité ?",
+        None,
+    );
+    let (s, _) = call(
+        &server,
+        "POST",
+        "/api/feedback",
+        None,
+        Some(json!({"answer_id": q["answer_id"], "rating": "down", "comment": "pas clair"})),
+    );
+    assert_eq!(s, 204);
+    let (s, _) = call(
+        &server,
+        "POST",
+        "/api/feedback",
+        None,
+        Some(json!({"answer_id": "inconnu", "rating": "up"})),
+    );
+    assert_eq!(s, 404);
+    let (s, _) = call(
+        &server,
+        "POST",
+        "/api/feedback",
+        None,
+        Some(json!({"answer_id": q["answer_id"], "rating": "bof"})),
+    );
+    assert_eq!(s, 422);
+
+    // Handoff: a reference for the citizen, the ticket with the
+    // conversation for the référents, resolved into a curated answer.
+    let (s, h) = call(
+        &server,
+        "POST",
+        "/api/handoff",
+        None,
+        Some(json!({
+            "conversation_id": q["conversation_id"],
+            "contact": {"name": "Jeanne", "email": "jeanne@exemple.fr"},
+            "message": "Je suis hébergée chez ma fille.",
+        })),
+    );
+    assert_eq!(s, 201, "{h}");
+    let reference = h["reference"].as_str().unwrap();
+    assert!(h["message"].as_str().unwrap().contains(reference));
+    let (s, list) = call(&server, "GET", "/api/handoffs", Some(&t), None);
+    assert_eq!(s, 200);
+    let ticket = &list.as_array().unwrap()[0];
+    assert_eq!(ticket["reference"], reference);
+    assert_eq!(ticket["conversation"].as_array().unwrap().len(), 1);
+    let human = "Si vous êtes hébergée, fournissez une attestation d'hébergement signée, la pièce d'identité de l'hébergeant et un justificatif de son domicile.";
+    let (s, r) = call(
+        &server,
+        "POST",
+        &format!("/api/handoffs/{}/resolve", ticket["id"]),
+        Some(&t),
+        Some(json!({"answer": human, "curate": true})),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["handoff"]["status"], "resolved");
+    assert_eq!(r["curated"]["answer"], human);
+    let again = server.ask(
+        "Quel justificatif de domicile pour une carte d'identité ?",
+        None,
+    );
+    assert_eq!(again["status"], "curated", "{again:#}");
+    assert_eq!(again["answer"], human);
+}
