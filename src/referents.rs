@@ -237,6 +237,20 @@ fn unblob(b: &[u8]) -> Vec<f32> {
         .collect()
 }
 
+fn insert_vectors(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    vectors: &[(String, Vec<f32>)],
+) -> Result<()> {
+    for (text, v) in vectors {
+        tx.execute(
+            "INSERT INTO curated_vectors(curated_id, text, embedding) VALUES (?1, ?2, ?3)",
+            params![id, text, blob(v)],
+        )?;
+    }
+    Ok(())
+}
+
 /// The référents' tables.
 pub struct Referents {
     conn: Connection,
@@ -384,12 +398,7 @@ impl Referents {
             ],
         )?;
         let id = tx.last_insert_rowid();
-        for (text, v) in vectors {
-            tx.execute(
-                "INSERT INTO curated_vectors(curated_id, text, embedding) VALUES (?1, ?2, ?3)",
-                params![id, text, blob(v)],
-            )?;
-        }
+        insert_vectors(&tx, id, vectors)?;
         tx.commit()?;
         Ok(id)
     }
@@ -418,12 +427,7 @@ impl Referents {
         )?;
         if n > 0 {
             tx.execute("DELETE FROM curated_vectors WHERE curated_id = ?1", [id])?;
-            for (text, v) in vectors {
-                tx.execute(
-                    "INSERT INTO curated_vectors(curated_id, text, embedding) VALUES (?1, ?2, ?3)",
-                    params![id, text, blob(v)],
-                )?;
-            }
+            insert_vectors(&tx, id, vectors)?;
         }
         tx.commit()?;
         Ok(n > 0)

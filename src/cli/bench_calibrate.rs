@@ -59,36 +59,9 @@ struct Expected {
     document: String,
 }
 
-/// ROC AUC of `scores` for `labels` (Mann-Whitney, ties counted half).
+/// ROC AUC of `scores` for `labels` (NaN without both classes).
 fn auc(scores: &[f64], labels: &[bool]) -> f64 {
-    let pos: Vec<f64> = scores
-        .iter()
-        .zip(labels)
-        .filter(|x| *x.1)
-        .map(|x| *x.0)
-        .collect();
-    let neg: Vec<f64> = scores
-        .iter()
-        .zip(labels)
-        .filter(|x| !*x.1)
-        .map(|x| *x.0)
-        .collect();
-    if pos.is_empty() || neg.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = 0.0;
-    for p in &pos {
-        for n in &neg {
-            s += if p > n {
-                1.0
-            } else if p == n {
-                0.5
-            } else {
-                0.0
-            };
-        }
-    }
-    s / (pos.len() * neg.len()) as f64
+    guichet_eval::metrics::auc(scores, labels).unwrap_or(f64::NAN)
 }
 
 /// Fits weighted logistic regression on (dense, coverage); `weights`

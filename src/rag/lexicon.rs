@@ -37,8 +37,9 @@ pub struct Expansion {
     pub text: String,
 }
 
-/// Lower case, accents folded, split into words.
-fn folded_words(text: &str) -> Vec<String> {
+/// Lower case, accents folded, split into words (what phrase matching
+/// compares).
+pub fn folded_words(text: &str) -> Vec<String> {
     use unicode_normalization::char::is_combining_mark;
     use unicode_normalization::UnicodeNormalization;
     text.nfd()

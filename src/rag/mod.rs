@@ -94,21 +94,22 @@ pub trait TownKnowledge: Send + Sync {
     fn curated(&self, id: i64) -> Result<Option<crate::referents::Curated>>;
 }
 
+fn locked(
+    m: &Mutex<crate::referents::Referents>,
+) -> Result<std::sync::MutexGuard<'_, crate::referents::Referents>> {
+    m.lock()
+        .map_err(|_| Error::Unavailable("the référents' store lock is poisoned".into()))
+}
+
 impl TownKnowledge for Mutex<crate::referents::Referents> {
     fn exclusions(&self) -> Result<Vec<crate::referents::Exclusion>> {
-        self.lock()
-            .map_err(|_| Error::Unavailable("the référents' store lock is poisoned".into()))?
-            .exclusions()
+        locked(self)?.exclusions()
     }
     fn curated_vectors(&self) -> Result<Vec<(i64, String, Vec<f32>)>> {
-        self.lock()
-            .map_err(|_| Error::Unavailable("the référents' store lock is poisoned".into()))?
-            .live_curated_vectors(&crate::time::today())
+        locked(self)?.live_curated_vectors(&crate::time::today())
     }
     fn curated(&self, id: i64) -> Result<Option<crate::referents::Curated>> {
-        self.lock()
-            .map_err(|_| Error::Unavailable("the référents' store lock is poisoned".into()))?
-            .curated_by_id(id)
+        locked(self)?.curated_by_id(id)
     }
 }
 
@@ -128,21 +129,9 @@ pub const CURATED_COVERAGE: f64 = 0.3;
 /// Whether `keywords` (phrases) occur in `text` on whole words, without
 /// case or accents.
 fn mentions(text: &str, keywords: &[String]) -> bool {
-    let words = |s: &str| -> Vec<String> {
-        use unicode_normalization::char::is_combining_mark;
-        use unicode_normalization::UnicodeNormalization;
-        s.nfd()
-            .filter(|c| !is_combining_mark(*c))
-            .flat_map(char::to_lowercase)
-            .collect::<String>()
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    let t = words(text);
+    let t = lexicon::folded_words(text);
     keywords.iter().any(|k| {
-        let k = words(k);
+        let k = lexicon::folded_words(k);
         !k.is_empty() && t.windows(k.len()).any(|w| w == k.as_slice())
     })
 }
