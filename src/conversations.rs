@@ -132,6 +132,39 @@ impl Conversations {
             .is_some())
     }
 
+    /// The (masked) question and the answer of an answer id.
+    pub fn answer_text(&self, id: &str) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT question, answer FROM answers WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// The status of an answer and the sources it cited (paths or URLs).
+    pub fn answer_outcome(&self, id: &str) -> Result<Option<(String, Vec<String>)>> {
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT status, sources FROM answers WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(status, sources)| {
+            let cited = serde_json::from_str::<Vec<serde_json::Value>>(&sources)
+                .unwrap_or_default()
+                .iter()
+                .filter(|s| s["cited"] == true)
+                .filter_map(|s| s["source"].as_str().map(str::to_string))
+                .collect();
+            (status, cited)
+        }))
+    }
+
     /// Whether an answer id exists.
     pub fn answer_exists(&self, id: &str) -> Result<bool> {
         Ok(self

@@ -63,6 +63,17 @@ CREATE TABLE IF NOT EXISTS feedback (
     comment TEXT,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
 );
+CREATE TABLE IF NOT EXISTS reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    answer_id TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    reason TEXT,
+    corrected_answer TEXT,
+    expected_sources TEXT NOT NULL DEFAULT '[]',
+    reviewer TEXT NOT NULL,
+    curated_id INTEGER,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
 CREATE TABLE IF NOT EXISTS handoffs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     reference TEXT NOT NULL UNIQUE,
@@ -161,6 +172,46 @@ pub struct Curated {
     /// Date (YYYY-MM-DD) after which it is no longer served.
     #[serde(default)]
     pub expires_at: Option<String>,
+}
+
+/// Why an answer was wrong: a fixed list, so that statistics show which
+/// kind of failure dominates.
+pub const REASONS: &[&str] = &[
+    "invented_facts",
+    "incomplete",
+    "wrong_or_missing_sources",
+    "obsolete_source",
+    "question_misunderstood",
+    "should_have_refused",
+    "should_have_answered",
+];
+
+/// A référent's verdict on an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Review {
+    /// The answer reviewed.
+    #[serde(default)]
+    pub answer_id: String,
+    /// `correct`, `incorrect` or `corrected`.
+    pub verdict: String,
+    /// For `incorrect` and `corrected`: one of [`REASONS`].
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The right answer (`corrected`).
+    #[serde(default)]
+    pub corrected_answer: Option<String>,
+    /// The documents that hold the answer (file names).
+    #[serde(default)]
+    pub expected_sources: Vec<String>,
+    /// Who reviewed.
+    #[serde(default)]
+    pub reviewer: String,
+    /// The curated answer made from it, if any.
+    #[serde(default)]
+    pub curated_id: Option<i64>,
+    /// When.
+    #[serde(default)]
+    pub created_at: String,
 }
 
 /// A topic the assistant must not answer.
@@ -269,6 +320,7 @@ impl Referents {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(crate::conversations::SCHEMA)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn })
     }
@@ -555,6 +607,120 @@ impl Referents {
             "SELECT answer_id, comment, created_at FROM feedback WHERE rating = 'down' ORDER BY id DESC",
         )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Checks a verdict against the fixed lists.
+    pub fn check_review(&self, r: &Review) -> Result<()> {
+        if !["correct", "incorrect", "corrected"].contains(&r.verdict.as_str()) {
+            return Err(Error::Invalid(
+                "« verdict » vaut correct, incorrect ou corrected.".into(),
+            ));
+        }
+        if r.verdict != "correct" {
+            match &r.reason {
+                Some(x) if REASONS.contains(&x.as_str()) => {}
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "« reason » est obligatoire pour ce verdict, parmi : {}.",
+                        REASONS.join(", ")
+                    )))
+                }
+            }
+        }
+        if r.verdict == "corrected"
+            && r.corrected_answer
+                .as_ref()
+                .is_none_or(|a| a.trim().is_empty())
+        {
+            return Err(Error::Invalid(
+                "« corrected_answer » est obligatoire pour le verdict corrected.".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stores a verdict (checked first); returns its id.
+    pub fn add_review(&self, r: &Review) -> Result<i64> {
+        self.check_review(r)?;
+        self.conn.execute(
+            "INSERT INTO reviews(answer_id, verdict, reason, corrected_answer, expected_sources, reviewer, curated_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                r.answer_id,
+                r.verdict,
+                r.reason,
+                r.corrected_answer,
+                serde_json::to_string(&r.expected_sources).unwrap_or_else(|_| "[]".into()),
+                r.reviewer,
+                r.curated_id
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Every verdict, oldest first.
+    pub fn reviews(&self) -> Result<Vec<Review>> {
+        let mut st = self.conn.prepare(
+            "SELECT answer_id, verdict, reason, corrected_answer, expected_sources, reviewer, curated_id, created_at
+             FROM reviews ORDER BY id",
+        )?;
+        let rows = st.query_map([], |r| {
+            let e: String = r.get(4)?;
+            Ok(Review {
+                answer_id: r.get(0)?,
+                verdict: r.get(1)?,
+                reason: r.get(2)?,
+                corrected_answer: r.get(3)?,
+                expected_sources: serde_json::from_str(&e).unwrap_or_default(),
+                reviewer: r.get(5)?,
+                curated_id: r.get(6)?,
+                created_at: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The review queue, newest first: answers with a thumbs-down,
+    /// abstentions, and open handoffs, not yet reviewed. Reads the
+    /// conversation tables of the same database.
+    pub fn review_queue(&self, limit: usize) -> Result<Vec<serde_json::Value>> {
+        let mut st = self.conn.prepare(
+            "SELECT a.id, a.question, a.answer, a.status, a.sources, a.created_at,
+                    (SELECT group_concat(coalesce(f.comment, ''), ' | ') FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'),
+                    (SELECT count(*) FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'),
+                    (SELECT h.reference FROM handoffs h WHERE h.conversation_id = a.conversation_id AND h.status = 'open' LIMIT 1)
+             FROM answers a
+             WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.answer_id = a.id)
+               AND (a.status IN ('not_found', 'out_of_scope')
+                    OR EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down')
+                    OR EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = a.conversation_id AND h.status = 'open'))
+             ORDER BY a.created_at DESC LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit as i64], |r| {
+            let sources: String = r.get(4)?;
+            let downs: i64 = r.get(7)?;
+            let handoff: Option<String> = r.get(8)?;
+            let status: String = r.get(3)?;
+            let why = if handoff.is_some() {
+                "handoff"
+            } else if downs > 0 {
+                "thumbs_down"
+            } else {
+                "abstention"
+            };
+            Ok(serde_json::json!({
+                "answer_id": r.get::<_, String>(0)?,
+                "question": r.get::<_, String>(1)?,
+                "answer": r.get::<_, String>(2)?,
+                "status": status,
+                "sources": serde_json::from_str::<serde_json::Value>(&sources).unwrap_or_default(),
+                "created_at": r.get::<_, String>(5)?,
+                "comments": r.get::<_, Option<String>>(6)?,
+                "handoff": handoff,
+                "why": why,
+            }))
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 

@@ -228,3 +228,86 @@ fn exclusions_feedback_and_handoffs() {
     assert_eq!(again["status"], "curated", "{again:#}");
     assert_eq!(again["answer"], human);
 }
+
+#[test]
+fn the_review_queue_takes_verdicts_into_curated_answers_and_evaluation_cases() {
+    let server = Server::start(&service_kb(), &[]);
+    let t = token(&server, "claire", "referent");
+    let q = server.ask("Quel justificatif de domicile pour un passeport ?", None);
+    let (s, _) = call(
+        &server,
+        "POST",
+        "/api/feedback",
+        None,
+        Some(json!({"answer_id": q["answer_id"], "rating": "down"})),
+    );
+    assert_eq!(s, 204);
+    let peru = server.ask("Quelle est la capitale du Pérou ?", None);
+    let (s, queue) = call(&server, "GET", "/api/review", Some(&t), None);
+    assert_eq!(s, 200, "{queue}");
+    let item = |id: &Value| {
+        queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["answer_id"] == *id)
+            .cloned()
+    };
+    assert_eq!(item(&q["answer_id"]).unwrap()["why"], "thumbs_down");
+    assert_eq!(item(&peru["answer_id"]).unwrap()["why"], "abstention");
+
+    let id = q["answer_id"].as_str().unwrap();
+    let (s, v) = call(
+        &server,
+        "POST",
+        &format!("/api/review/{id}"),
+        Some(&t),
+        Some(json!({"verdict": "incorrect", "reason": "bof"})),
+    );
+    assert_eq!(s, 422, "{v}");
+    let corrected = "Pour un passeport, un justificatif de domicile de moins d'un an : facture, avis d'imposition ou attestation d'assurance du logement.";
+    let (s, v) = call(
+        &server,
+        "POST",
+        &format!("/api/review/{id}"),
+        Some(&t),
+        Some(json!({
+            "verdict": "corrected", "reason": "incomplete", "corrected_answer": corrected,
+            "expected_sources": ["F14807.xml"], "curate": true,
+        })),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert!(v["curated_id"].as_i64().is_some());
+    let (s, v) = call(
+        &server,
+        "POST",
+        &format!("/api/review/{}", peru["answer_id"].as_str().unwrap()),
+        Some(&t),
+        Some(json!({"verdict": "correct"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (_, queue) = call(&server, "GET", "/api/review", Some(&t), None);
+    assert!(queue.as_array().unwrap().is_empty(), "{queue}");
+    let again = server.ask("Quel justificatif de domicile pour un passeport ?", None);
+    assert_eq!(again["status"], "curated", "{again:#}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("reviews.jsonl");
+    let (o, stdout, stderr) = run(guichet()
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(["eval", "import-reviews", "--out"])
+        .arg(&set));
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let cases = guichet_eval::set::load(&set).unwrap();
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    let fixed = cases
+        .iter()
+        .find(|c| c.reference_answer.as_deref() == Some(corrected))
+        .unwrap();
+    assert_eq!(fixed.status, guichet_eval::set::Status::Approved);
+    assert_eq!(fixed.expected_sources[0].document, "F14807.xml");
+    assert_eq!(fixed.reviewed_by, "claire");
+    let refused = cases.iter().find(|c| c.question.contains("Pérou")).unwrap();
+    assert_eq!(refused.kind, guichet_eval::Kind::OutOfScope);
+}

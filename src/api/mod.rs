@@ -163,7 +163,9 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         referents::delete_curated,
         referents::list_exclusions,
         referents::create_exclusion,
-        referents::delete_exclusion
+        referents::delete_exclusion,
+        referents::review_queue,
+        referents::review
     ),
     components(schemas(
         chat::ChatRequest,
@@ -183,7 +185,9 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         crate::referents::Handoff,
         referents::FeedbackRequest,
         referents::HandoffRequest,
-        referents::ResolveRequest
+        referents::ResolveRequest,
+        referents::VerdictRequest,
+        crate::referents::Review
     )),
     modifiers(&BearerAuth)
 )]
@@ -244,6 +248,8 @@ pub fn app(state: AppState) -> Router {
             "/api/exclusions/{id}",
             axum::routing::delete(referents::delete_exclusion),
         )
+        .route("/api/review", get(referents::review_queue))
+        .route("/api/review/{answer_id}", post(referents::review))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
     if let Some(c) = cors {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::auth::Staff;
 use super::{ApiJson, AppState};
-use crate::referents::{Curated, Exclusion, Referents, Role};
+use crate::referents::{Curated, Exclusion, Referents, Review, Role};
 use crate::{Error, Result};
 
 fn store(state: &AppState) -> Result<MutexGuard<'_, Referents>> {
@@ -372,4 +372,95 @@ pub async fn resolve_handoff(
     s.audit(&staff.name, "handoff.resolve", &ticket.reference, "")?;
     let t = s.handoff(id)?;
     Ok(Json(serde_json::json!({ "handoff": t, "curated": curated })).into_response())
+}
+
+/// `GET /api/review`: what référents should look at, newest first —
+/// answers with a thumbs-down, abstentions, conversations handed over —
+/// not yet reviewed.
+#[utoipa::path(get, path = "/api/review", tag = "référents", security(("bearer" = [])),
+    responses((status = 200, description = "`[{answer_id, question, answer, status, sources, why, comments, handoff, created_at}]`")))]
+pub async fn review_queue(State(state): State<AppState>, _staff: Staff) -> Result<Response> {
+    Ok(Json(store(&state)?.review_queue(200)?).into_response())
+}
+
+/// The body of `POST /api/review/{answer_id}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictRequest {
+    /// `correct`, `incorrect` or `corrected`.
+    pub verdict: String,
+    /// Why it was wrong, from the fixed list (`invented_facts`,
+    /// `incomplete`, `wrong_or_missing_sources`, `obsolete_source`,
+    /// `question_misunderstood`, `should_have_refused`,
+    /// `should_have_answered`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The right answer.
+    #[serde(default)]
+    pub corrected_answer: Option<String>,
+    /// The documents that hold the answer (file names).
+    #[serde(default)]
+    pub expected_sources: Vec<String>,
+    /// Also serve the corrected (or confirmed) answer as a curated answer.
+    #[serde(default)]
+    pub curate: bool,
+}
+
+/// `POST /api/review/{answer_id}`: a verdict on an answer. It becomes an
+/// evaluation case (`guichet eval import-reviews`) and, with `curate`, a
+/// curated answer.
+#[utoipa::path(post, path = "/api/review/{answer_id}", tag = "référents", security(("bearer" = [])),
+    params(("answer_id" = String, Path)), request_body = VerdictRequest,
+    responses((status = 201, body = Review), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn review(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(answer_id): Path<String>,
+    ApiJson(v): ApiJson<VerdictRequest>,
+) -> Result<Response> {
+    let engine = state.engine()?;
+    let (question, answer) = engine
+        .conversations
+        .lock()
+        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+        .answer_text(&answer_id)?
+        .ok_or_else(|| Error::NotFound("Réponse inconnue.".into()))?;
+    let mut r = Review {
+        answer_id: answer_id.clone(),
+        verdict: v.verdict,
+        reason: v.reason,
+        corrected_answer: v.corrected_answer,
+        expected_sources: v.expected_sources,
+        reviewer: staff.name.clone(),
+        curated_id: None,
+        created_at: String::new(),
+    };
+    // Checked before anything is written.
+    store(&state)?.check_review(&r)?;
+    if v.curate && r.verdict != "incorrect" {
+        let c = Curated {
+            id: 0,
+            question,
+            variants: Vec::new(),
+            answer: r.corrected_answer.clone().unwrap_or(answer),
+            sources: r.expected_sources.clone(),
+            validated_by: staff.name.clone(),
+            validated_at: String::new(),
+            expires_at: None,
+        };
+        let vecs = vectors(&state, &c).await?;
+        let mut s = store(&state)?;
+        let id = s.add_curated(&c, &vecs)?;
+        s.audit(
+            &staff.name,
+            "curated.create",
+            &id.to_string(),
+            &format!("from review of {answer_id}"),
+        )?;
+        r.curated_id = Some(id);
+    }
+    let s = store(&state)?;
+    s.add_review(&r)?;
+    s.audit(&staff.name, "review", &answer_id, &r.verdict)?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
 }
