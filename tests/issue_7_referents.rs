@@ -127,6 +127,28 @@ fn staff_endpoints_need_a_valid_token_and_curated_answers_are_served_until_expir
     );
     assert_eq!(s, 404);
 
+    // The audit log is for admins: 403 for a référent, the actions for an admin.
+    let (s, v) = call(&server, "GET", "/api/audit", Some(&t), None);
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["error"]["code"], "forbidden");
+    let admin = token(&server, "root", "admin");
+    let (s, log) = call(&server, "GET", "/api/audit", Some(&admin), None);
+    assert_eq!(s, 200);
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in ["curated.create", "curated.update", "curated.delete"] {
+        assert!(actions.contains(&a), "{actions:?}");
+    }
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["user"] == "alice" || e["user"] == "root"));
+
     // A revoked token stops working at once.
     let (o, _, _) = run(guichet()
         .arg("--data-dir")

@@ -165,7 +165,8 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         referents::create_exclusion,
         referents::delete_exclusion,
         referents::review_queue,
-        referents::review
+        referents::review,
+        referents::audit
     ),
     components(schemas(
         chat::ChatRequest,
@@ -249,6 +250,7 @@ pub fn app(state: AppState) -> Router {
             axum::routing::delete(referents::delete_exclusion),
         )
         .route("/api/review", get(referents::review_queue))
+        .route("/api/audit", get(referents::audit))
         .route("/api/review/{answer_id}", post(referents::review))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);

@@ -464,3 +464,11 @@ pub async fn review(
     s.audit(&staff.name, "review", &answer_id, &r.verdict)?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
+
+/// `GET /api/audit` (admins): the latest référent actions, newest first.
+#[utoipa::path(get, path = "/api/audit", tag = "référents", security(("bearer" = [])),
+    responses((status = 200, description = "`[{at, user, action, target, detail}]`"), (status = 403, body = super::error::ErrorBody)))]
+pub async fn audit(State(state): State<AppState>, staff: Staff) -> Result<Response> {
+    staff.require(Role::Admin)?;
+    Ok(Json(store(&state)?.audit_log(500)?).into_response())
+}
