@@ -165,6 +165,17 @@ impl Conversations {
         }))
     }
 
+    /// The statistics of `from..=to` (see [`crate::stats`]).
+    pub fn stats(
+        &self,
+        from: &str,
+        to: &str,
+        week: bool,
+        min_group: u64,
+    ) -> Result<crate::stats::Stats> {
+        crate::stats::compute(&self.conn, from, to, week, min_group)
+    }
+
     /// Whether an answer id exists.
     pub fn answer_exists(&self, id: &str) -> Result<bool> {
         Ok(self

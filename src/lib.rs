@@ -24,6 +24,7 @@ pub mod kb;
 pub mod rag;
 pub mod referents;
 pub mod settings;
+pub mod stats;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -242,13 +242,25 @@ impl Default for LimitSettings {
 }
 
 /// `[privacy]`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PrivacySettings {
     /// Keep the unmasked question beside the masked one (off by default:
     /// e-mail addresses, phone numbers, social security numbers and IBANs
     /// are masked before anything is stored).
     pub keep_original_questions: bool,
+    /// Statistics list a question verbatim only when at least this many
+    /// citizens asked it.
+    pub min_group_size: u64,
+}
+
+impl Default for PrivacySettings {
+    fn default() -> Self {
+        Self {
+            keep_original_questions: false,
+            min_group_size: 3,
+        }
+    }
 }
 
 impl Settings {

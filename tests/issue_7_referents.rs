@@ -333,3 +333,64 @@ fn the_review_queue_takes_verdicts_into_curated_answers_and_evaluation_cases() {
     let refused = cases.iter().find(|c| c.question.contains("Pérou")).unwrap();
     assert_eq!(refused.kind, guichet_eval::Kind::OutOfScope);
 }
+
+#[test]
+fn stats_count_the_questions_asked_with_their_topics_and_metrics_parse() {
+    let server = Server::start(&service_kb(), &[("GUICHET_PRIVACY_MIN_GROUP_SIZE", "2")]);
+    let t = token(&server, "dora", "referent");
+    let a = server.ask("Quels documents pour refaire une carte d'identité ?", None);
+    assert_eq!(a["status"], "answered");
+    server.ask("Quelle est la capitale du Pérou ?", None);
+    server.ask("Quelle est la capitale du Pérou ?", None);
+    server.ask("Qui a gagné la coupe du monde de rugby en 1987 ?", None);
+    let (s, _) = call(
+        &server,
+        "POST",
+        "/api/feedback",
+        None,
+        Some(json!({"answer_id": a["answer_id"], "rating": "up"})),
+    );
+    assert_eq!(s, 204);
+    let (s, st) = call(
+        &server,
+        "GET",
+        "/api/stats?granularity=week",
+        Some(&t),
+        None,
+    );
+    assert_eq!(s, 200, "{st}");
+    let total = &st["total"];
+    assert_eq!(total["questions"], 4, "{st:#}");
+    assert_eq!(total["answered"], 1);
+    assert_eq!(total["abstained"], 3);
+    assert_eq!(total["thumbs_up"], 1);
+    assert!(total["median_ms"].as_f64().is_some());
+    let topics = st["topics"].as_array().unwrap();
+    assert!(
+        topics
+            .iter()
+            .any(|t| t[0] == "papiers d'identité" && t[1] == 1),
+        "{topics:?}"
+    );
+    // The question asked twice is listed; the one asked once is not.
+    let top = st["top_unanswered"].as_array().unwrap();
+    assert_eq!(top.len(), 1, "{top:?}");
+    assert_eq!(top[0][1], 2);
+    let (s, _) = call(&server, "GET", "/api/stats?from=hier", Some(&t), None);
+    assert_eq!(s, 422);
+
+    // /metrics is Prometheus text: `# HELP`/`# TYPE` lines and samples.
+    let (status, body) = server.get("/metrics");
+    assert_eq!(status, 200);
+    let re = regex::Regex::new(r#"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? -?[0-9.eE+-]+$"#).unwrap();
+    for line in body.lines().filter(|l| !l.is_empty()) {
+        assert!(
+            line.starts_with("# HELP ") || line.starts_with("# TYPE ") || re.is_match(line),
+            "{line}"
+        );
+    }
+    assert!(
+        body.contains("guichet_answers_total{status=\"answered\"} 1"),
+        "{body}"
+    );
+}

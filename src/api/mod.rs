@@ -166,7 +166,8 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         referents::delete_exclusion,
         referents::review_queue,
         referents::review,
-        referents::audit
+        referents::audit,
+        referents::stats
     ),
     components(schemas(
         chat::ChatRequest,
@@ -188,7 +189,9 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         referents::HandoffRequest,
         referents::ResolveRequest,
         referents::VerdictRequest,
-        crate::referents::Review
+        crate::referents::Review,
+        crate::stats::Stats,
+        crate::stats::Period
     )),
     modifiers(&BearerAuth)
 )]
@@ -251,6 +254,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/review", get(referents::review_queue))
         .route("/api/audit", get(referents::audit))
+        .route("/api/stats", get(referents::stats))
         .route("/api/review/{answer_id}", post(referents::review))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);

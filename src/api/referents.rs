@@ -472,3 +472,48 @@ pub async fn audit(State(state): State<AppState>, staff: Staff) -> Result<Respon
     staff.require(Role::Admin)?;
     Ok(Json(store(&state)?.audit_log(500)?).into_response())
 }
+
+/// The query of `GET /api/stats`.
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    /// First day (YYYY-MM-DD; default: 30 days ago).
+    pub from: Option<String>,
+    /// Last day, included (default: today).
+    pub to: Option<String>,
+    /// `day` (default) or `week`.
+    pub granularity: Option<String>,
+}
+
+/// `GET /api/stats`: questions per period, answered / abstained / curated
+/// / handed off, thumbs, median latency, topics, top unanswered questions.
+#[utoipa::path(get, path = "/api/stats", tag = "référents", security(("bearer" = [])),
+    params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("granularity" = Option<String>, Query)),
+    responses((status = 200, body = crate::stats::Stats), (status = 422, body = super::error::ErrorBody)))]
+pub async fn stats(
+    State(state): State<AppState>,
+    _staff: Staff,
+    axum::extract::Query(q): axum::extract::Query<StatsQuery>,
+) -> Result<Response> {
+    let now = crate::time::now_secs();
+    let to = q.to.unwrap_or_else(crate::time::today);
+    let from = q
+        .from
+        .unwrap_or_else(|| crate::time::utc(now.saturating_sub(30 * 86_400))[..10].to_string());
+    if !crate::stats::check_date(&from) || !crate::stats::check_date(&to) {
+        return Err(Error::Invalid(
+            "« from » et « to » sont des dates AAAA-MM-JJ.".into(),
+        ));
+    }
+    let week = match q.granularity.as_deref() {
+        None | Some("day") => false,
+        Some("week") => true,
+        Some(_) => return Err(Error::Invalid("« granularity » vaut day ou week.".into())),
+    };
+    let s = state
+        .engine()?
+        .conversations
+        .lock()
+        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+        .stats(&from, &to, week, state.settings.privacy.min_group_size)?;
+    Ok(Json(s).into_response())
+}

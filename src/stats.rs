@@ -1,0 +1,233 @@
+//! Live statistics for the town: what citizens ask, what the assistant
+//! answers, where it abstains, so that référents see the gaps in their
+//! documents. Computed from the stored (masked) questions; a group of
+//! unanswered questions smaller than `min_group` is counted but never
+//! listed verbatim, so statistics do not expose one person's question.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use crate::Result;
+
+/// The figures of one period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Period {
+    /// First day of the period (YYYY-MM-DD; weeks start on Monday).
+    pub start: String,
+    /// Questions asked.
+    pub questions: u64,
+    /// Answered from the documents.
+    pub answered: u64,
+    /// Abstentions (not found, out of scope, refused).
+    pub abstained: u64,
+    /// Curated answers served.
+    pub curated: u64,
+    /// Handoffs to a person (requests and tickets).
+    pub handed_off: u64,
+    /// Thumbs up.
+    pub thumbs_up: u64,
+    /// Thumbs down.
+    pub thumbs_down: u64,
+    /// Median total answer time (ms).
+    pub median_ms: Option<f64>,
+}
+
+/// Statistics over a date range.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    /// First day (YYYY-MM-DD).
+    pub from: String,
+    /// Last day, included.
+    pub to: String,
+    /// `day` or `week`.
+    pub granularity: String,
+    /// The whole range.
+    pub total: Period,
+    /// Period by period.
+    pub periods: Vec<Period>,
+    /// Questions per municipal topic, most asked first.
+    pub topics: Vec<(String, u64)>,
+    /// The most asked questions the assistant could not answer (grouped
+    /// by normalised text; groups smaller than the privacy minimum are
+    /// left out).
+    pub top_unanswered: Vec<(String, u64)>,
+}
+
+/// Days since the epoch of a `YYYY-MM-DD` date (`None` if malformed).
+fn days(date: &str) -> Option<i64> {
+    let y: i64 = date.get(0..4)?.parse().ok()?;
+    let m: i64 = date.get(5..7)?.parse().ok()?;
+    let d: i64 = date.get(8..10)?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// The period start of a day: itself, or the Monday of its week.
+fn period_start(date: &str, week: bool) -> String {
+    match (week, days(date)) {
+        (true, Some(n)) => {
+            // 1970-01-01 was a Thursday: Monday is 3 days before.
+            let monday = n - (n + 3).rem_euclid(7);
+            crate::time::utc((monday * 86_400).max(0) as u64)[..10].to_string()
+        }
+        _ => date.to_string(),
+    }
+}
+
+fn normalise(q: &str) -> String {
+    crate::rag::lexicon::folded_words(q).join(" ")
+}
+
+/// Validates a date parameter.
+pub fn check_date(d: &str) -> bool {
+    d.len() == 10 && days(d).is_some()
+}
+
+/// Computes the statistics of `from..=to` from the database behind `conn`.
+pub fn compute(
+    conn: &Connection,
+    from: &str,
+    to: &str,
+    week: bool,
+    min_group: u64,
+) -> Result<Stats> {
+    let mut periods: BTreeMap<String, (Period, Vec<f64>)> = BTreeMap::new();
+    let mut topics: BTreeMap<String, u64> = BTreeMap::new();
+    let mut unanswered: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let mut st = conn.prepare(
+        "SELECT substr(created_at, 1, 10), status, topic, question, timings FROM answers
+         WHERE substr(created_at, 1, 10) BETWEEN ?1 AND ?2",
+    )?;
+    let rows = st.query_map(params![from, to], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (day, status, topic, question, timings) = row?;
+        let key = period_start(&day, week);
+        let (p, times) = periods.entry(key.clone()).or_default();
+        p.start = key;
+        p.questions += 1;
+        match status.as_str() {
+            "answered" => p.answered += 1,
+            "curated" => p.curated += 1,
+            "handoff_suggested" => p.handed_off += 1,
+            _ => p.abstained += 1,
+        }
+        if let Some(ms) = serde_json::from_str::<serde_json::Value>(&timings)
+            .ok()
+            .and_then(|t| t["total_ms"].as_f64())
+        {
+            times.push(ms);
+        }
+        *topics
+            .entry(topic.unwrap_or_else(|| "autre".into()))
+            .or_default() += 1;
+        if matches!(status.as_str(), "not_found" | "out_of_scope") {
+            let e = unanswered
+                .entry(normalise(&question))
+                .or_insert((question.clone(), 0));
+            e.1 += 1;
+        }
+    }
+    let mut fb = conn.prepare(
+        "SELECT substr(f.created_at, 1, 10), f.rating FROM feedback f
+         WHERE substr(f.created_at, 1, 10) BETWEEN ?1 AND ?2",
+    )?;
+    for row in fb.query_map(params![from, to], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (day, rating) = row?;
+        let key = period_start(&day, week);
+        let (p, _) = periods.entry(key.clone()).or_default();
+        p.start = key;
+        if rating == "up" {
+            p.thumbs_up += 1;
+        } else {
+            p.thumbs_down += 1;
+        }
+    }
+    let mut hs = conn.prepare(
+        "SELECT substr(created_at, 1, 10) FROM handoffs WHERE substr(created_at, 1, 10) BETWEEN ?1 AND ?2",
+    )?;
+    for row in hs.query_map(params![from, to], |r| r.get::<_, String>(0))? {
+        let key = period_start(&row?, week);
+        let (p, _) = periods.entry(key.clone()).or_default();
+        p.start = key;
+        p.handed_off += 1;
+    }
+    let mut total = Period {
+        start: from.to_string(),
+        ..Period::default()
+    };
+    let mut all_times = Vec::new();
+    let mut out = Vec::new();
+    for (_, (mut p, mut times)) in periods {
+        total.questions += p.questions;
+        total.answered += p.answered;
+        total.abstained += p.abstained;
+        total.curated += p.curated;
+        total.handed_off += p.handed_off;
+        total.thumbs_up += p.thumbs_up;
+        total.thumbs_down += p.thumbs_down;
+        all_times.extend(&times);
+        p.median_ms = median(&mut times);
+        out.push(p);
+    }
+    total.median_ms = median(&mut all_times);
+    let mut topics: Vec<(String, u64)> = topics.into_iter().collect();
+    topics.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut top: Vec<(String, u64)> = unanswered
+        .into_values()
+        .filter(|(_, n)| *n >= min_group)
+        .collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.truncate(20);
+    Ok(Stats {
+        from: from.to_string(),
+        to: to.to_string(),
+        granularity: if week { "week" } else { "day" }.into(),
+        total,
+        periods: out,
+        topics,
+        top_unanswered: top,
+    })
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_weeks() {
+        assert_eq!(days("1970-01-01"), Some(0));
+        assert_eq!(days("2026-12-01"), Some(1_796_083_200 / 86_400));
+        assert_eq!(period_start("2026-12-03", true), "2026-11-30");
+        assert_eq!(period_start("2026-11-30", true), "2026-11-30");
+        assert_eq!(period_start("2026-12-03", false), "2026-12-03");
+        assert!(!check_date("2026-13-01") && !check_date("hier") && check_date("2026-02-28"));
+    }
+}
