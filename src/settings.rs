@@ -225,8 +225,12 @@ pub struct LimitSettings {
     pub request_timeout_secs: u64,
     /// Chat requests per minute from one client address (0: no limit).
     pub rate_per_minute: u32,
-    /// Largest request body, in bytes.
+    /// Largest request body, in bytes (chat and JSON endpoints).
     pub max_body_bytes: usize,
+    /// Largest uploaded document, in bytes (413 past it).
+    pub max_upload_bytes: usize,
+    /// Largest upload request (several documents), in bytes.
+    pub max_upload_request_bytes: usize,
 }
 
 impl Default for LimitSettings {
@@ -237,6 +241,8 @@ impl Default for LimitSettings {
             request_timeout_secs: 120,
             rate_per_minute: 30,
             max_body_bytes: 64 * 1024,
+            max_upload_bytes: 50 * 1024 * 1024,
+            max_upload_request_bytes: 200 * 1024 * 1024,
         }
     }
 }

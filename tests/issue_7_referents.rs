@@ -394,3 +394,230 @@ fn stats_count_the_questions_asked_with_their_topics_and_metrics_parse() {
         "{body}"
     );
 }
+
+/// A small DOCX: the rules of a room, with a deposit amount.
+fn docx() -> Vec<u8> {
+    use std::io::Write;
+    let w = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document {w}><w:body>
+<w:p><w:pPr><w:pStyle w:val="Title"/></w:pPr><w:r><w:t>Règlement de la salle des fêtes du Moulin</w:t></w:r></w:p>
+<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Caution</w:t></w:r></w:p>
+<w:p><w:r><w:t>Pour louer la salle des fêtes du Moulin, une caution de 750 euros est demandée par chèque à la remise des clés.</w:t></w:r></w:p>
+</w:body></w:document>"#
+    );
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, body) in [
+        ("[Content_Types].xml", r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#.to_string()),
+        ("word/document.xml", document),
+    ] {
+        z.start_file(name, opts).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+    buf.into_inner()
+}
+
+/// A multipart body with one `file` part per (name, bytes).
+fn multipart(files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "guichet-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn send(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    files: &[(&str, &[u8])],
+) -> (u16, Value) {
+    let (ct, body) = multipart(files);
+    let agent = Server::agent();
+    let url = format!("{}{path}", server.url);
+    let mut req = if method == "PUT" {
+        agent.put(&url)
+    } else {
+        agent.post(&url)
+    };
+    req = req.header("Content-Type", &ct);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut r = req.send(&body[..]).unwrap();
+    let status = r.status().as_u16();
+    let text = r.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn wait_job(server: &Server, t: &str, id: &str) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let (s, j) = call(server, "GET", &format!("/api/jobs/{id}"), Some(t), None);
+        assert_eq!(s, 200, "{j}");
+        if j["status"] == "done" {
+            return j;
+        }
+        assert!(start.elapsed().as_secs() < 300, "job not done: {j}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn documents_uploaded_over_http_are_answered_from_replaced_and_deleted() {
+    let server = Server::start(
+        &service_kb(),
+        &[("GUICHET_LIMITS_MAX_UPLOAD_BYTES", "400000")],
+    );
+    let t = token(&server, "eve", "referent");
+    let pdf = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("ingest/demo/documents/montpellier/2014-04-24-0000071249.pdf"),
+    )
+    .unwrap();
+    let room = docx();
+    let junk: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let (s, _) = send(
+        &server,
+        "POST",
+        "/api/documents",
+        None,
+        &[("salle.docx", &room)],
+    );
+    assert_eq!(s, 401);
+    let (s, v) = send(
+        &server,
+        "POST",
+        "/api/documents",
+        Some(&t),
+        &[("grand.pdf", &vec![b'a'; 500_000])],
+    );
+    assert_eq!(s, 413, "{v}");
+    // A traversal name is reduced to a plain file name inside the uploads
+    // folder; a junk file fails alone.
+    let (s, job) = send(
+        &server,
+        "POST",
+        "/api/documents",
+        Some(&t),
+        &[
+            ("../../salle.docx", &room),
+            ("deliberation.pdf", &pdf),
+            ("junk.pdf", &junk),
+        ],
+    );
+    assert_eq!(s, 202, "{job}");
+    let job = wait_job(&server, &t, job["id"].as_str().unwrap());
+    let files = job["files"].as_array().unwrap();
+    assert_eq!(files[0]["status"], "added", "{job:#}");
+    assert_eq!(files[1]["status"], "added", "{job:#}");
+    assert_eq!(files[2]["status"], "failed", "{job:#}");
+    assert!(
+        files[2]["error"].as_str().unwrap().contains("junk.pdf"),
+        "{job:#}"
+    );
+    let docx_id = files[0]["document_id"].as_i64().unwrap();
+    assert!(!server
+        .data_dir()
+        .parent()
+        .unwrap()
+        .join("salle.docx")
+        .exists());
+
+    // Answerable at once, citing the uploaded document.
+    let a = server.ask(
+        "Quel est le montant de la caution pour louer la salle des fêtes du Moulin ?",
+        None,
+    );
+    assert_eq!(a["status"], "answered", "{a:#}");
+    assert!(a["answer"].as_str().unwrap().contains("750"), "{a:#}");
+    let cites_docx = |a: &Value| {
+        a["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["cited"] == true && s["document_id"] == docx_id)
+    };
+    assert!(cites_docx(&a), "{a:#}");
+    let (s, d) = call(
+        &server,
+        "GET",
+        &format!("/api/documents/{docx_id}"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(s, 200);
+    assert!(d["document"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("salle des fêtes"));
+    let (_, list) = call(&server, "GET", "/api/documents?q=moulin", Some(&t), None);
+    assert_eq!(list["total"], 1, "{list}");
+
+    // Replace: the new amount, the same document.
+    let (s, j) = send(
+        &server,
+        "PUT",
+        &format!("/api/documents/{docx_id}"),
+        Some(&t),
+        &[("salle-v2.docx", &docx_v2())],
+    );
+    assert_eq!(s, 202, "{j}");
+    let j = wait_job(&server, &t, j["id"].as_str().unwrap());
+    assert_eq!(j["files"][0]["status"], "updated", "{j:#}");
+    assert_eq!(j["files"][0]["document_id"], docx_id);
+    let a = server.ask(
+        "Quel est le montant de la caution pour louer la salle des fêtes du Moulin ?",
+        None,
+    );
+    assert!(a["answer"].as_str().unwrap().contains("900"), "{a:#}");
+
+    // Delete: never cited again.
+    let (s, _) = call(
+        &server,
+        "DELETE",
+        &format!("/api/documents/{docx_id}"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(s, 204);
+    let a = server.ask(
+        "Quel est le montant de la caution pour louer la salle des fêtes du Moulin ?",
+        None,
+    );
+    assert!(!cites_docx(&a), "{a:#}");
+    assert!(!a["answer"].as_str().unwrap().contains("900"), "{a:#}");
+}
+
+/// The same room rules, with the deposit raised to 900 euros.
+fn docx_v2() -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut src = zip::ZipArchive::new(std::io::Cursor::new(docx())).unwrap();
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap();
+        z.start_file(
+            f.name().unwrap().to_string(),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        z.write_all(text.replace("750", "900").as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+    buf.into_inner()
+}

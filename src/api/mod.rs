@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod documents;
 pub mod error;
 pub mod health;
 pub mod limits;
@@ -51,6 +52,10 @@ pub struct Engine {
     pub conversations: Arc<Mutex<Conversations>>,
     /// Users, audit log, curated answers, exclusions, feedback, handoffs.
     pub referents: Arc<Mutex<crate::referents::Referents>>,
+    /// The knowledge base (shared with the assistant): uploads commit here.
+    pub kb: Arc<Mutex<KnowledgeBase>>,
+    /// The data directory (uploaded files go under `documents/`).
+    pub data_dir: PathBuf,
     /// Documents and chunks in the knowledge base at start (for /readyz).
     pub documents: usize,
     /// Chunks at start.
@@ -82,6 +87,8 @@ pub struct AppState {
     pub limiter: Arc<ClientLimiter>,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// Upload jobs.
+    pub jobs: Arc<documents::Jobs>,
 }
 
 impl AppState {
@@ -92,6 +99,7 @@ impl AppState {
             admission: Admission::new(settings.limits.queue),
             limiter: Arc::new(ClientLimiter::new(settings.limits.rate_per_minute)),
             metrics: Arc::new(Metrics::default()),
+            jobs: Arc::new(documents::Jobs::default()),
             settings: Arc::new(settings),
         }
     }
@@ -167,7 +175,13 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         referents::review_queue,
         referents::review,
         referents::audit,
-        referents::stats
+        referents::stats,
+        documents::upload,
+        documents::replace,
+        documents::job,
+        documents::list,
+        documents::show,
+        documents::delete
     ),
     components(schemas(
         chat::ChatRequest,
@@ -191,7 +205,9 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         referents::VerdictRequest,
         crate::referents::Review,
         crate::stats::Stats,
-        crate::stats::Period
+        crate::stats::Period,
+        documents::Job,
+        documents::FileResult
     )),
     modifiers(&BearerAuth)
 )]
@@ -257,6 +273,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/stats", get(referents::stats))
         .route("/api/review/{answer_id}", post(referents::review))
         .layer(DefaultBodyLimit::max(body_limit))
+        .merge(documents::routes(
+            state.settings.limits.max_upload_request_bytes,
+        ))
         .with_state(state);
     if let Some(c) = cors {
         router = router.layer(c);
@@ -363,8 +382,9 @@ pub fn load_engine(config: &Config) -> Result<Engine> {
     let referents = Arc::new(Mutex::new(crate::referents::Referents::open(
         &config.data_dir.join("guichet.db"),
     )?));
+    let kb = Arc::new(Mutex::new(kb));
     let assistant = Assistant::new(
-        Box::new(Mutex::new(kb)),
+        Box::new(kb.clone()),
         embedder,
         generator,
         s.answer.clone(),
@@ -376,6 +396,8 @@ pub fn load_engine(config: &Config) -> Result<Engine> {
         assistant: Arc::new(assistant),
         conversations: Arc::new(Mutex::new(conversations)),
         referents,
+        kb,
+        data_dir: config.data_dir.clone(),
         documents,
         chunks,
     })

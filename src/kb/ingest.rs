@@ -161,85 +161,151 @@ impl KnowledgeBase {
         opts: &ChunkOptions,
         report: &mut IngestReport,
     ) -> Result<()> {
-        let t0 = Instant::now();
         let bytes = std::fs::read(file).map_err(|source| Error::Io {
             path: file.to_owned(),
             source,
         })?;
-        let hash = format!("{:x}", Sha256::digest(&bytes));
         let source = source_of(file);
-        let previous = self.store.find_source(&source)?;
-        if previous.as_ref().is_some_and(|(_, h)| *h == hash) {
-            report.unchanged += 1;
-            return Ok(());
-        }
         let name = file
             .file_name()
             .map_or_else(|| source.clone(), |n| n.to_string_lossy().into_owned());
-        let doc: Document = guichet_ingest::load_bytes(&name, &bytes)?;
-        let embedder = self.embedder.clone();
-        let untitled;
-        let to_chunk = if options.index_titles {
-            &doc
-        } else {
-            untitled = Document {
-                title: String::new(),
-                ..doc.clone()
-            };
-            &untitled
-        };
-        let chunks = guichet_ingest::chunk(to_chunk, opts, &|t: &str| {
-            embedder
-                .count_tokens(t, EmbedKind::Passage)
-                .unwrap_or(t.len() / 4)
-        });
-        if chunks.is_empty() {
-            return Err(Error::Usage(format!("{name}: no text to index")));
+        let hash = format!("{:x}", Sha256::digest(&bytes));
+        if self.is_unchanged(&source, &hash)? {
+            report.unchanged += 1;
+            return Ok(());
         }
-        let sections: Vec<String> = chunks.iter().map(|c| c.section_path.join(" › ")).collect();
-        // Each chunk's text opens with its context line (title › section),
-        // so a short passage still says which document it is from.
-        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
-        report.parse_seconds += t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        let vectors = self.embedder.embed(&texts, EmbedKind::Passage)?;
-        report.embed_seconds += t1.elapsed().as_secs_f64();
-        let new_doc = NewDocument {
-            source,
-            collection: options.collection.clone(),
-            index_title: options.index_titles,
-            title: doc.title.clone(),
-            format: doc.format.to_string(),
-            hash,
-            url: doc.url.clone(),
-            date: doc.date.clone(),
-            metadata: serde_json::to_value(&doc.metadata).unwrap_or_default(),
-        };
-        let new_chunks: Vec<NewChunk> = chunks
-            .into_iter()
-            .zip(sections)
-            .zip(vectors)
-            .map(|((c, section), embedding)| NewChunk {
-                ordinal: c.ordinal,
-                section,
-                page_start: c.page_start,
-                page_end: c.page_end,
-                text: c.text,
-                embedding,
-            })
-            .collect();
-        let (_, ids) = self.store.replace_document(&new_doc, &new_chunks)?;
-        let pairs: Vec<(i64, Vec<f32>)> = ids
-            .into_iter()
-            .zip(new_chunks.into_iter().map(|c| c.embedding))
-            .collect();
-        self.vectors.insert(&pairs)?;
-        report.chunks += pairs.len();
-        if previous.is_some() {
-            report.updated += 1;
-        } else {
-            report.added += 1;
+        let prepared = prepare(
+            &self.embedder,
+            &name,
+            &source,
+            &bytes,
+            options,
+            opts,
+            report,
+        )?;
+        match self.commit(prepared)? {
+            Committed::Added(_, n) => {
+                report.added += 1;
+                report.chunks += n;
+            }
+            Committed::Updated(_, n) => {
+                report.updated += 1;
+                report.chunks += n;
+            }
         }
         Ok(())
     }
+
+    /// Whether the document from `source` is stored with this hash.
+    pub fn is_unchanged(&self, source: &str, hash: &str) -> Result<bool> {
+        Ok(self
+            .store
+            .find_source(source)?
+            .is_some_and(|(_, h)| h == hash))
+    }
+
+    /// Stores a prepared document (replacing its previous version in one
+    /// transaction) and adds its vectors to the index; the index file is
+    /// saved by the caller ([`KnowledgeBase::save_index`]).
+    pub fn commit(&mut self, p: Prepared) -> Result<Committed> {
+        let previous = self.store.find_source(&p.document.source)?;
+        let (id, ids) = self.store.replace_document(&p.document, &p.chunks)?;
+        let pairs: Vec<(i64, Vec<f32>)> = ids
+            .into_iter()
+            .zip(p.chunks.into_iter().map(|c| c.embedding))
+            .collect();
+        self.vectors.insert(&pairs)?;
+        Ok(if previous.is_some() {
+            Committed::Updated(id, pairs.len())
+        } else {
+            Committed::Added(id, pairs.len())
+        })
+    }
+}
+
+/// A document parsed, chunked and embedded, ready to be stored: the slow
+/// part of ingestion, done without holding the knowledge base, so that
+/// searches go on while a référent's upload is embedded.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The document row.
+    pub document: NewDocument,
+    /// Its chunks with their embeddings.
+    pub chunks: Vec<NewChunk>,
+}
+
+/// What [`KnowledgeBase::commit`] did: the document id and chunk count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// A new document.
+    Added(i64, usize),
+    /// A new version of a stored one.
+    Updated(i64, usize),
+}
+
+/// Parses `bytes` (format detected from the content; `name` for messages
+/// and titles), chunks and embeds them.
+pub fn prepare(
+    embedder: &std::sync::Arc<dyn guichet_models::Embedder>,
+    name: &str,
+    source: &str,
+    bytes: &[u8],
+    options: &IngestOptions,
+    opts: &ChunkOptions,
+    report: &mut IngestReport,
+) -> Result<Prepared> {
+    let t0 = Instant::now();
+    let hash = format!("{:x}", Sha256::digest(bytes));
+    let doc: Document = guichet_ingest::load_bytes(name, bytes)?;
+    let untitled;
+    let to_chunk = if options.index_titles {
+        &doc
+    } else {
+        untitled = Document {
+            title: String::new(),
+            ..doc.clone()
+        };
+        &untitled
+    };
+    let chunks = guichet_ingest::chunk(to_chunk, opts, &|t: &str| {
+        embedder
+            .count_tokens(t, EmbedKind::Passage)
+            .unwrap_or(t.len() / 4)
+    });
+    if chunks.is_empty() {
+        return Err(Error::Usage(format!("{name}: no text to index")));
+    }
+    let sections: Vec<String> = chunks.iter().map(|c| c.section_path.join(" › ")).collect();
+    // Each chunk's text opens with its context line (title › section),
+    // so a short passage still says which document it is from.
+    let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+    report.parse_seconds += t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let vectors = embedder.embed(&texts, EmbedKind::Passage)?;
+    report.embed_seconds += t1.elapsed().as_secs_f64();
+    let document = NewDocument {
+        source: source.to_string(),
+        collection: options.collection.clone(),
+        index_title: options.index_titles,
+        title: doc.title.clone(),
+        format: doc.format.to_string(),
+        hash,
+        url: doc.url.clone(),
+        date: doc.date.clone(),
+        metadata: serde_json::to_value(&doc.metadata).unwrap_or_default(),
+    };
+    let chunks: Vec<NewChunk> = chunks
+        .into_iter()
+        .zip(sections)
+        .zip(vectors)
+        .map(|((c, section), embedding)| NewChunk {
+            ordinal: c.ordinal,
+            section,
+            page_start: c.page_start,
+            page_end: c.page_end,
+            text: c.text,
+            embedding,
+        })
+        .collect();
+    Ok(Prepared { document, chunks })
 }

@@ -239,10 +239,18 @@ impl Store {
         chunks: &[NewChunk],
     ) -> Result<(i64, Vec<i64>)> {
         let tx = self.conn.transaction()?;
+        // A new version keeps its document id (links and reviews point to it).
+        let previous: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM documents WHERE source = ?1",
+                [&doc.source],
+                |r| r.get(0),
+            )
+            .optional()?;
         delete_source(&tx, &doc.source)?;
         tx.execute(
-            "INSERT INTO documents(source, collection, title, format, hash, url, date, metadata, chunk_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO documents(id, source, collection, title, format, hash, url, date, metadata, chunk_count)
+             VALUES (?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 doc.source,
                 doc.collection,
@@ -252,7 +260,8 @@ impl Store {
                 doc.url,
                 doc.date,
                 doc.metadata.to_string(),
-                chunks.len() as i64
+                chunks.len() as i64,
+                previous
             ],
         )?;
         let doc_id = tx.last_insert_rowid();

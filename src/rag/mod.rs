@@ -136,6 +136,22 @@ fn mentions(text: &str, keywords: &[String]) -> bool {
     })
 }
 
+impl Retriever for std::sync::Arc<Mutex<KnowledgeBase>> {
+    fn search(
+        &self,
+        query: &str,
+        vector: &[f32],
+        k: usize,
+        filters: &Filters,
+    ) -> Result<Vec<SearchHit>> {
+        (**self).search(query, vector, k, filters)
+    }
+
+    fn term_frequencies(&self, terms: &[String]) -> Result<(u64, Vec<u64>)> {
+        (**self).term_frequencies(terms)
+    }
+}
+
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
