@@ -16,9 +16,23 @@ use crate::rag::privacy::mask_personal_data;
 use crate::rag::{Answer, Turn};
 use crate::Result;
 
-/// The conversation tables (also created by the knowledge base's store,
+/// Creates the conversation tables if needed, and adds the columns that
+/// came after their first version (also run by the knowledge base's store,
 /// so that every schema-2 database has them).
-pub(crate) const SCHEMA: &str = "
+pub(crate) fn create_tables(conn: &Connection) -> Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    let has_fallback: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('answers') WHERE name = 'fallback'")?
+        .exists([])?;
+    if !has_fallback {
+        conn.execute_batch("ALTER TABLE answers ADD COLUMN fallback INTEGER NOT NULL DEFAULT 0;")?;
+    }
+    Ok(())
+}
+
+/// The tables as first released; later columns are added by
+/// [`create_tables`].
+const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
@@ -112,7 +126,7 @@ impl Conversations {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
+        create_tables(&conn)?;
         Ok(Self {
             conn,
             keep_original,
@@ -231,8 +245,8 @@ impl Conversations {
         tx.execute(
             "INSERT INTO answers(id, conversation_id, ordinal, question, question_original,
                 standalone, answer, status, confidence, topic, mode, model, sources, timings,
-                prompt_tokens, generated_tokens, channel)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                prompt_tokens, generated_tokens, channel, fallback)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             params![
                 answer_id,
                 conversation_id,
@@ -251,6 +265,7 @@ impl Conversations {
                 answer.prompt_tokens as i64,
                 answer.generated_tokens as i64,
                 channel,
+                answer.fallback,
             ],
         )?;
         tx.commit()?;
@@ -359,6 +374,20 @@ mod tests {
             features: None,
             timings: Timings::default(),
         }
+    }
+
+    #[test]
+    fn an_answers_table_of_the_first_version_gains_its_new_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("old.db");
+        // SCHEMA is the first version: no `fallback` column.
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch(SCHEMA)
+            .unwrap();
+        let mut c = Conversations::open(&db, false).unwrap();
+        c.record("c", "a", "q", &answer(), "api").unwrap();
+        assert_eq!(c.messages("c").unwrap().unwrap().len(), 1);
     }
 
     #[test]

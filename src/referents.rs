@@ -320,7 +320,7 @@ impl Referents {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(crate::conversations::SCHEMA)?;
+        crate::conversations::create_tables(&conn)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn })
     }
@@ -682,17 +682,20 @@ impl Referents {
     }
 
     /// The review queue, newest first: answers with a thumbs-down,
-    /// abstentions, and open handoffs, not yet reviewed. Reads the
+    /// abstentions, generated answers that failed their citation check
+    /// (the extractive answer was shown instead), and open handoffs, not
+    /// yet reviewed. Reads the
     /// conversation tables of the same database.
     pub fn review_queue(&self, limit: usize) -> Result<Vec<serde_json::Value>> {
         let mut st = self.conn.prepare(
             "SELECT a.id, a.question, a.answer, a.status, a.sources, a.created_at,
                     (SELECT group_concat(coalesce(f.comment, ''), ' | ') FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'),
                     (SELECT count(*) FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'),
-                    (SELECT h.reference FROM handoffs h WHERE h.conversation_id = a.conversation_id AND h.status = 'open' LIMIT 1)
+                    (SELECT h.reference FROM handoffs h WHERE h.conversation_id = a.conversation_id AND h.status = 'open' LIMIT 1),
+                    a.fallback
              FROM answers a
              WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.answer_id = a.id)
-               AND (a.status IN ('not_found', 'out_of_scope')
+               AND (a.status IN ('not_found', 'out_of_scope') OR a.fallback = 1
                     OR EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down')
                     OR EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = a.conversation_id AND h.status = 'open'))
              ORDER BY a.created_at DESC LIMIT ?1",
@@ -702,10 +705,13 @@ impl Referents {
             let downs: i64 = r.get(7)?;
             let handoff: Option<String> = r.get(8)?;
             let status: String = r.get(3)?;
+            let fallback: bool = r.get(9)?;
             let why = if handoff.is_some() {
                 "handoff"
             } else if downs > 0 {
                 "thumbs_down"
+            } else if fallback {
+                "no_valid_citation"
             } else {
                 "abstention"
             };

@@ -379,6 +379,27 @@ fn generative_answers_are_cited_or_withdrawn_for_the_extractive_one() {
     if done["fallback"] == true {
         assert!(last_reset.is_some(), "fallback without reset: {events:?}");
         assert_eq!(done["mode"], "extractive");
+        // The référents see it in their review queue.
+        let (o, token, _) = crate::support::run(
+            crate::support::guichet()
+                .arg("--data-dir")
+                .arg(server.data_dir())
+                .args(["users", "add", "relecteur"]),
+        );
+        assert!(o.status.success());
+        let mut r = Server::agent()
+            .get(format!("{}/api/review", server.url))
+            .header("Authorization", &format!("Bearer {}", token.trim()))
+            .call()
+            .unwrap();
+        let queue: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        let item = queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["answer_id"] == done["answer_id"])
+            .unwrap_or_else(|| panic!("{queue:#}"));
+        assert_eq!(item["why"], "no_valid_citation");
     } else {
         assert_eq!(done["mode"], "generative");
         assert!(done["generated_tokens"].as_u64().unwrap() > 0);

@@ -176,7 +176,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(crate::conversations::SCHEMA)?;
+        crate::conversations::create_tables(&conn)?;
         let store = Self { conn };
         match store.meta("schema_version")? {
             None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
