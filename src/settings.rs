@@ -195,6 +195,11 @@ pub struct AnswerSettings {
     /// A file of extra acronyms (`ACRONYM<TAB>expansion` lines) added to
     /// the built-in lexicon ("": none).
     pub lexicon: String,
+    /// Source priorities: `{ "mairie" = 0.3 }` multiplies the fused
+    /// retrieval score of chunks whose collection is `mairie`, or whose
+    /// file path contains `mairie`, by 1.3 — the town's own documents
+    /// before national fiches for local rules. Empty: no priority.
+    pub priorities: std::collections::BTreeMap<String, f64>,
 }
 
 impl Default for AnswerSettings {
@@ -208,6 +213,7 @@ impl Default for AnswerSettings {
             temperature: 0.0,
             rewrite_with_model: false,
             lexicon: String::new(),
+            priorities: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -302,6 +308,14 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&self.answer.abstain_below) {
             return bad("answer.abstain_below must be between 0 and 1");
+        }
+        if self
+            .answer
+            .priorities
+            .values()
+            .any(|p| !(0.0..=10.0).contains(p))
+        {
+            return bad("answer.priorities must be between 0 and 10");
         }
         if self.limits.queue == 0 {
             return bad("limits.queue must be at least 1");

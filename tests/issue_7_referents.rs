@@ -621,3 +621,36 @@ fn docx_v2() -> Vec<u8> {
     z.finish().unwrap();
     buf.into_inner()
 }
+
+#[test]
+fn a_source_priority_moves_its_documents_up() {
+    let question = "Quel justificatif de domicile faut-il fournir ?";
+    let plain = Server::start(&service_kb(), &[]);
+    let a = plain.ask(question, None);
+    drop(plain);
+    let file = |s: &Value| {
+        std::path::Path::new(s["source"].as_str().unwrap())
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let sources = a["sources"].as_array().unwrap();
+    let top = file(&sources[0]);
+    // The lowest-ranked source from another document gets a priority.
+    let low = sources
+        .iter()
+        .rev()
+        .map(file)
+        .find(|f| *f != top)
+        .expect("two documents");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("guichet.toml");
+    std::fs::write(&config, format!("[answer.priorities]\n\"{low}\" = 5.0\n")).unwrap();
+    let with = Server::start(
+        &service_kb(),
+        &[("GUICHET_CONFIG", config.to_str().unwrap())],
+    );
+    let b = with.ask(question, None);
+    assert_eq!(file(&b["sources"][0]), low, "{a:#}\n{b:#}");
+}

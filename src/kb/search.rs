@@ -42,6 +42,19 @@ pub struct Filters {
     pub formats: Vec<String>,
     /// At most this many chunks per document (0 = no limit).
     pub max_per_document: usize,
+    /// Source priorities: a chunk whose collection equals the key, or
+    /// whose source path contains it, has its fused score multiplied by
+    /// `1 + priority` (the largest matching priority counts).
+    pub priorities: Vec<(String, f64)>,
+}
+
+/// The priority of a chunk under `priorities` (0 when none matches).
+fn priority(row: &ChunkRow, priorities: &[(String, f64)]) -> f64 {
+    priorities
+        .iter()
+        .filter(|(k, _)| !k.is_empty() && (row.collection == *k || row.source.contains(k.as_str())))
+        .map(|(_, p)| *p)
+        .fold(0.0, f64::max)
 }
 
 /// One result of a search.
@@ -114,6 +127,14 @@ impl KnowledgeBase {
         order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let ids: Vec<i64> = order.iter().map(|(id, _)| *id).collect();
         let rows = self.store.chunks(&ids)?;
+        if !filters.priorities.is_empty() {
+            for (id, score) in &mut order {
+                if let Some(row) = rows.get(id) {
+                    *score *= 1.0 + priority(row, &filters.priorities);
+                }
+            }
+            order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
         let mut per_doc: HashMap<i64, usize> = HashMap::new();
         let mut hits = Vec::with_capacity(k);
         for (id, score) in order {

@@ -791,6 +791,12 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             .ok_or_else(|| Error::Unavailable("the embedder returned no vector".into()))?;
         let filters = Filters {
             max_per_document: self.answer.per_document,
+            priorities: self
+                .answer
+                .priorities
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
             ..Filters::default()
         };
         let hits = self
