@@ -141,6 +141,9 @@ pub struct ChunkRow {
     pub ordinal: i64,
     /// The text.
     pub text: String,
+    /// The document's breadcrumb, when it has one (Service-Public fiches:
+    /// "Accueil particuliers > Papiers - Citoyenneté > …"): its theme.
+    pub breadcrumb: Option<String>,
 }
 
 /// The SQLite store.
@@ -356,7 +359,8 @@ impl Store {
         let mut out = HashMap::new();
         let mut st = self.conn.prepare_cached(
             "SELECT c.id, c.document_id, d.title, d.source, d.url, d.format, d.collection, c.section,
-                    c.page_start, c.page_end, c.ordinal, c.text
+                    c.page_start, c.page_end, c.ordinal, c.text,
+                    json_extract(d.metadata, '$.breadcrumb')
              FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
         )?;
         for id in ids {
@@ -375,6 +379,7 @@ impl Store {
                         page_end: r.get(9)?,
                         ordinal: r.get(10)?,
                         text: r.get(11)?,
+                        breadcrumb: r.get(12)?,
                     })
                 })
                 .optional()?;

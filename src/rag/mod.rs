@@ -319,6 +319,7 @@ pub struct Assessment {
 
 /// The answering engine.
 pub struct Assistant {
+    themes: topic::Themes,
     retriever: Box<dyn Retriever>,
     town_knowledge: Option<std::sync::Arc<dyn TownKnowledge>>,
     embedder: std::sync::Arc<dyn Embedder>,
@@ -373,6 +374,7 @@ impl Assistant {
             ));
         }
         Ok(Self {
+            themes: topic::Themes::new(embedder.as_ref()),
             retriever,
             town_knowledge: None,
             embedder,
@@ -555,7 +557,11 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             return Ok(Answer {
                 status: Status::Curated,
                 confidence: 1.0,
-                topic: topic::topic(&standalone, Some(&found.question)).map(str::to_string),
+                topic: Some(
+                    self.themes
+                        .topic(&standalone, None, std::slice::from_ref(&found.question))
+                        .to_string(),
+                ),
                 answer: found.answer.clone(),
                 abstained: false,
                 curated: true,
@@ -596,13 +602,8 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
                 text: body(&h.chunk.text).to_string(),
             })
             .collect();
-        let topic = topic::topic(
-            &standalone,
-            hits.first()
-                .map(|h| format!("{} › {}", h.chunk.title, h.chunk.section))
-                .as_deref(),
-        )
-        .map(str::to_string);
+        // Until sources are cited: the question's words, then similarity.
+        let topic = Some(self.themes.topic(&standalone, Some(&qvec), &[]).to_string());
 
         let mut out = Answer {
             status: Status::NotFound,
@@ -729,6 +730,23 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         for s in &mut sources {
             s.cited = cited.contains(&s.n);
         }
+        // The theme of what the answer cites comes first.
+        let cited_themes: Vec<String> = hits
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| cited.contains(&(i + 1)))
+            .map(|(_, h)| {
+                h.chunk
+                    .breadcrumb
+                    .clone()
+                    .unwrap_or_else(|| format!("{} › {}", h.chunk.title, h.chunk.section))
+            })
+            .collect();
+        out.topic = Some(
+            self.themes
+                .topic(&standalone, Some(&qvec), &cited_themes)
+                .to_string(),
+        );
         out.status = Status::Answered;
         out.abstained = false;
         out.answer = text;
