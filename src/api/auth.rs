@@ -42,11 +42,7 @@ impl FromRequestParts<AppState> for Staff {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(Error::Unauthorized)?;
-        let found = engine
-            .referents
-            .lock()
-            .map_err(|_| Error::Unavailable("référents' store lock poisoned".into()))?
-            .authenticate(token)?;
+        let found = engine.referents()?.authenticate(token)?;
         let (name, role) = found.ok_or(Error::Unauthorized)?;
         Ok(Staff { name, role })
     }

@@ -146,9 +146,7 @@ pub fn start_answer(
     let history = match history {
         Some(h) => h,
         None => engine
-            .conversations
-            .lock()
-            .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+            .conversations()?
             .history(&conversation_id, HISTORY_TURNS)?,
     };
     let (tx, rx) = mpsc::channel(256);
@@ -318,9 +316,7 @@ pub async fn conversation(
 ) -> Result<Response> {
     let engine = state.engine()?;
     let messages = engine
-        .conversations
-        .lock()
-        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+        .conversations()?
         .messages(&id)?
         .ok_or_else(|| Error::NotFound("Conversation inconnue.".into()))?;
     Ok(Json(serde_json::json!({ "conversation_id": id, "messages": messages })).into_response())

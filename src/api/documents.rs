@@ -198,12 +198,7 @@ fn ingest_one(
         source,
     })?;
     let hash = format!("{:x}", sha2::Sha256::digest(&bytes));
-    let lock = || {
-        engine
-            .kb
-            .lock()
-            .map_err(|_| Error::Unavailable("knowledge base lock poisoned".into()))
-    };
+    let lock = || engine.kb();
     if lock()?.is_unchanged(source, &hash)? {
         return Ok(("unchanged".into(), None, 0));
     }
@@ -327,9 +322,7 @@ pub async fn replace(
 ) -> Result<Response> {
     let engine = state.engine()?;
     let doc = engine
-        .kb
-        .lock()
-        .map_err(|_| Error::Unavailable("knowledge base lock poisoned".into()))?
+        .kb()?
         .store()
         .document(id)?
         .ok_or_else(|| Error::NotFound("Document inconnu.".into()))?;
@@ -391,12 +384,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response> {
     let engine = state.engine()?;
-    let docs = engine
-        .kb
-        .lock()
-        .map_err(|_| Error::Unavailable("knowledge base lock poisoned".into()))?
-        .store()
-        .documents()?;
+    let docs = engine.kb()?.store().documents()?;
     let needle =
         q.q.as_deref()
             .map(|s| crate::rag::lexicon::folded_words(s).join(" "));
@@ -434,10 +422,7 @@ pub async fn show(
     Path(id): Path<i64>,
 ) -> Result<Response> {
     let engine = state.engine()?;
-    let kb = engine
-        .kb
-        .lock()
-        .map_err(|_| Error::Unavailable("knowledge base lock poisoned".into()))?;
+    let kb = engine.kb()?;
     let doc = kb
         .store()
         .document(id)?
@@ -457,10 +442,7 @@ pub async fn delete(
 ) -> Result<Response> {
     let engine = state.engine()?;
     let source = {
-        let mut kb = engine
-            .kb
-            .lock()
-            .map_err(|_| Error::Unavailable("knowledge base lock poisoned".into()))?;
+        let mut kb = engine.kb()?;
         let doc = kb
             .store()
             .document(id)?

@@ -62,6 +62,28 @@ pub struct Engine {
     pub chunks: i64,
 }
 
+fn locked<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<std::sync::MutexGuard<'a, T>> {
+    m.lock()
+        .map_err(|_| Error::Unavailable(format!("the {what} lock is poisoned")))
+}
+
+impl Engine {
+    /// The conversation store, locked.
+    pub fn conversations(&self) -> Result<std::sync::MutexGuard<'_, Conversations>> {
+        locked(&self.conversations, "conversation store")
+    }
+
+    /// The référents' store, locked.
+    pub fn referents(&self) -> Result<std::sync::MutexGuard<'_, crate::referents::Referents>> {
+        locked(&self.referents, "référents' store")
+    }
+
+    /// The knowledge base, locked (briefly: searches wait on it).
+    pub fn kb(&self) -> Result<std::sync::MutexGuard<'_, KnowledgeBase>> {
+        locked(&self.kb, "knowledge base")
+    }
+}
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {

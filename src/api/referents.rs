@@ -18,11 +18,7 @@ use crate::referents::{Curated, Exclusion, Referents, Review, Role};
 use crate::{Error, Result};
 
 fn store(state: &AppState) -> Result<MutexGuard<'_, Referents>> {
-    state
-        .engine()?
-        .referents
-        .lock()
-        .map_err(|_| Error::Unavailable("référents' store lock poisoned".into()))
+    state.engine()?.referents()
 }
 
 /// Embeds a curated answer's question and variants (as questions, like the
@@ -203,11 +199,7 @@ pub async fn feedback(
         ));
     }
     let engine = state.engine()?;
-    let known = engine
-        .conversations
-        .lock()
-        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
-        .answer_exists(&f.answer_id)?;
+    let known = engine.conversations()?.answer_exists(&f.answer_id)?;
     if !known {
         return Err(Error::NotFound("Réponse inconnue.".into()));
     }
@@ -244,11 +236,7 @@ pub async fn handoff(
     ApiJson(h): ApiJson<HandoffRequest>,
 ) -> Result<Response> {
     let engine = state.engine()?;
-    let known = engine
-        .conversations
-        .lock()
-        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
-        .exists(&h.conversation_id)?;
+    let known = engine.conversations()?.exists(&h.conversation_id)?;
     if !known {
         return Err(Error::NotFound("Conversation inconnue.".into()));
     }
@@ -278,10 +266,7 @@ pub async fn handoff(
 pub async fn list_handoffs(State(state): State<AppState>, _staff: Staff) -> Result<Response> {
     let tickets = store(&state)?.handoffs(false)?;
     let engine = state.engine()?;
-    let conv = engine
-        .conversations
-        .lock()
-        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?;
+    let conv = engine.conversations()?;
     let out: Vec<serde_json::Value> = tickets
         .into_iter()
         .map(|t| {
@@ -337,9 +322,7 @@ pub async fn resolve_handoff(
             Some(q) => q,
             None => state
                 .engine()?
-                .conversations
-                .lock()
-                .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+                .conversations()?
                 .messages(&ticket.conversation_id)?
                 .and_then(|m| m.first().map(|m| m.question.clone()))
                 .ok_or_else(|| {
@@ -420,9 +403,7 @@ pub async fn review(
 ) -> Result<Response> {
     let engine = state.engine()?;
     let (question, answer) = engine
-        .conversations
-        .lock()
-        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
+        .conversations()?
         .answer_text(&answer_id)?
         .ok_or_else(|| Error::NotFound("Réponse inconnue.".into()))?;
     let mut r = Review {
@@ -509,11 +490,11 @@ pub async fn stats(
         Some("week") => true,
         Some(_) => return Err(Error::Invalid("« granularity » vaut day ou week.".into())),
     };
-    let s = state
-        .engine()?
-        .conversations
-        .lock()
-        .map_err(|_| Error::Unavailable("conversation store lock poisoned".into()))?
-        .stats(&from, &to, week, state.settings.privacy.min_group_size)?;
+    let s = state.engine()?.conversations()?.stats(
+        &from,
+        &to,
+        week,
+        state.settings.privacy.min_group_size,
+    )?;
     Ok(Json(s).into_response())
 }
