@@ -151,11 +151,13 @@ pub struct Store {
     conn: Connection,
 }
 
-fn blob(v: &[f32]) -> Vec<u8> {
+/// An embedding as stored in SQLite: little-endian f32s.
+pub(crate) fn blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn unblob(b: &[u8]) -> Vec<f32> {
+/// The embedding of a stored blob.
+pub(crate) fn unblob(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
