@@ -16,51 +16,6 @@ use crate::rag::privacy::mask_personal_data;
 use crate::rag::{Answer, Turn};
 use crate::Result;
 
-/// Creates the conversation tables if needed, and adds the columns that
-/// came after their first version (also run by the knowledge base's store,
-/// so that every schema-2 database has them).
-pub(crate) fn create_tables(conn: &Connection) -> Result<()> {
-    conn.execute_batch(SCHEMA)?;
-    let has_fallback: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('answers') WHERE name = 'fallback'")?
-        .exists([])?;
-    if !has_fallback {
-        conn.execute_batch("ALTER TABLE answers ADD COLUMN fallback INTEGER NOT NULL DEFAULT 0;")?;
-    }
-    Ok(())
-}
-
-/// The tables as first released; later columns are added by
-/// [`create_tables`].
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
-);
-CREATE TABLE IF NOT EXISTS answers (
-    id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    question TEXT NOT NULL,
-    question_original TEXT,
-    standalone TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    status TEXT NOT NULL,
-    confidence REAL NOT NULL,
-    topic TEXT,
-    mode TEXT NOT NULL,
-    model TEXT NOT NULL,
-    sources TEXT NOT NULL,
-    timings TEXT NOT NULL,
-    prompt_tokens INTEGER NOT NULL,
-    generated_tokens INTEGER NOT NULL,
-    channel TEXT NOT NULL,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
-);
-CREATE INDEX IF NOT EXISTS answers_conversation ON answers(conversation_id, ordinal);
-CREATE INDEX IF NOT EXISTS answers_created ON answers(created_at);
-";
-
 /// One stored exchange, as `GET /api/conversations/{id}` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredMessage {
@@ -121,12 +76,7 @@ pub fn new_id() -> String {
 impl Conversations {
     /// Opens the tables in the database at `path`.
     pub fn open(path: &Path, keep_original: bool) -> Result<Self> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        create_tables(&conn)?;
+        let conn = crate::schema::open(path)?;
         Ok(Self {
             conn,
             keep_original,
@@ -197,6 +147,27 @@ impl Conversations {
             .query_row("SELECT 1 FROM answers WHERE id = ?1", [id], |_| Ok(()))
             .optional()?
             .is_some())
+    }
+
+    /// Questions a conversation has asked (its per-conversation cap).
+    pub fn question_count(&self, id: &str) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM answers WHERE conversation_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Questions answered since `since` (an RFC 3339 UTC time; the daily
+    /// cap counts from midnight UTC). Uses the `created_at` index.
+    pub fn questions_since(&self, since: &str) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM answers WHERE created_at >= ?1",
+            [since],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
     }
 
     /// The last `n` exchanges of a conversation, oldest first (the
@@ -374,20 +345,6 @@ mod tests {
             features: None,
             timings: Timings::default(),
         }
-    }
-
-    #[test]
-    fn an_answers_table_of_the_first_version_gains_its_new_column() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("old.db");
-        // SCHEMA is the first version: no `fallback` column.
-        Connection::open(&db)
-            .unwrap()
-            .execute_batch(SCHEMA)
-            .unwrap();
-        let mut c = Conversations::open(&db, false).unwrap();
-        c.record("c", "a", "q", &answer(), "api").unwrap();
-        assert_eq!(c.messages("c").unwrap().unwrap().len(), 1);
     }
 
     #[test]

@@ -52,6 +52,15 @@ pub enum Error {
         /// Seconds until the next request is accepted.
         retry_after_secs: u64,
     },
+    /// A question cap (per conversation or per day) is reached (French
+    /// message saying what to do).
+    #[error("{message}")]
+    Quota {
+        /// What the citizen reads.
+        message: String,
+        /// Seconds until the cap resets (0: it does not, start anew).
+        retry_after_secs: u64,
+    },
     /// The service is still starting (models, index).
     #[error("the service is starting: models and index are not loaded yet")]
     NotReady,

@@ -2,27 +2,31 @@
 //!
 //! This crate composes the leaf crates (`guichet-models` for everything
 //! candle, `guichet-ingest` for documents) into the service and its command
-//! line. Today it holds:
-//! * [`config`]: command-line/environment settings validated into a typed
-//!   [`config::Config`], and loading the configured embedder;
+//! line:
+//! * [`config`], [`settings`]: `guichet.toml`, environment and flags,
+//!   validated into a typed [`config::Config`];
+//! * [`schema`]: the one database file's versioned schema and migrations;
 //! * [`kb`]: the knowledge base (SQLite store with FTS5, HNSW vector index,
 //!   hybrid search, the ingestion pipeline);
-//! * [`cli`]: one module per subcommand group (`models`, `embed`, `generate`,
-//!   `ingest`/`search`/`docs`/`index`, `bench`);
+//! * [`rag`]: the answering engine; [`conversations`], [`referents`] and
+//!   [`stats`]: what citizens asked and what référents built;
+//! * [`api`]: the HTTP service and web pages; [`evaluation`]: answers for
+//!   `guichet-eval`;
+//! * [`durability`]: backups, restore, export/import and integrity checks;
+//! * [`cli`]: one module per subcommand group;
 //! * [`error`]: the application error.
-//!
-//! The answering engine and the HTTP API come next (see
-//! `DESIGN.md` in the shared folder and the README).
 
 pub mod api;
 pub mod cli;
 pub mod config;
 pub mod conversations;
+pub mod durability;
 pub mod error;
 pub mod evaluation;
 pub mod kb;
 pub mod rag;
 pub mod referents;
+pub mod schema;
 pub mod settings;
 pub mod stats;
 pub mod time;

@@ -16,79 +16,6 @@ use sha2::{Digest, Sha256};
 use crate::kb::store::{blob, unblob};
 use crate::{Error, Result};
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    role TEXT NOT NULL,
-    token_sha256 TEXT NOT NULL,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-    revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-    user TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS curated (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    question TEXT NOT NULL,
-    variants TEXT NOT NULL DEFAULT '[]',
-    answer TEXT NOT NULL,
-    sources TEXT NOT NULL DEFAULT '[]',
-    validated_by TEXT NOT NULL,
-    validated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-    expires_at TEXT
-);
-CREATE TABLE IF NOT EXISTS curated_vectors (
-    curated_id INTEGER NOT NULL REFERENCES curated(id) ON DELETE CASCADE,
-    text TEXT NOT NULL,
-    embedding BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS exclusions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    keywords TEXT NOT NULL,
-    message TEXT NOT NULL,
-    contact TEXT NOT NULL DEFAULT '',
-    created_by TEXT NOT NULL,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    answer_id TEXT NOT NULL,
-    rating TEXT NOT NULL,
-    comment TEXT,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
-);
-CREATE TABLE IF NOT EXISTS reviews (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    answer_id TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    reason TEXT,
-    corrected_answer TEXT,
-    expected_sources TEXT NOT NULL DEFAULT '[]',
-    reviewer TEXT NOT NULL,
-    curated_id INTEGER,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
-);
-CREATE TABLE IF NOT EXISTS handoffs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    reference TEXT NOT NULL UNIQUE,
-    conversation_id TEXT NOT NULL,
-    contact TEXT NOT NULL DEFAULT '{}',
-    message TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT 'open',
-    answer TEXT,
-    resolved_by TEXT,
-    resolved_at TEXT,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
-);
-";
-
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -307,12 +234,7 @@ impl Referents {
                 source,
             })?;
         }
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        crate::conversations::create_tables(&conn)?;
-        conn.execute_batch(SCHEMA)?;
+        let conn = crate::schema::open(path)?;
         Ok(Self { conn })
     }
 

@@ -42,6 +42,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Personal data in stored questions.
     pub privacy: PrivacySettings,
+    /// The citizen widget and the référent console.
+    pub widget: WidgetSettings,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             answer: AnswerSettings::default(),
             limits: LimitSettings::default(),
             privacy: PrivacySettings::default(),
+            widget: WidgetSettings::default(),
         }
     }
 }
@@ -237,6 +240,12 @@ pub struct LimitSettings {
     pub max_upload_bytes: usize,
     /// Largest upload request (several documents), in bytes.
     pub max_upload_request_bytes: usize,
+    /// Questions one conversation may ask (0: no limit): a page stuck in a
+    /// loop stops there, and a citizen starts a new conversation.
+    pub questions_per_conversation: u64,
+    /// Questions the whole service answers per day (0: no limit), so a
+    /// runaway page on the town's site cannot monopolise the server.
+    pub questions_per_day: u64,
 }
 
 impl Default for LimitSettings {
@@ -249,6 +258,8 @@ impl Default for LimitSettings {
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 50 * 1024 * 1024,
             max_upload_request_bytes: 200 * 1024 * 1024,
+            questions_per_conversation: 50,
+            questions_per_day: 5000,
         }
     }
 }
@@ -273,6 +284,63 @@ impl Default for PrivacySettings {
             min_group_size: 3,
         }
     }
+}
+
+/// `[widget]`: how the citizen page and the embeddable widget look, and
+/// where they may run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WidgetSettings {
+    /// The assistant's name in the page header.
+    pub title: String,
+    /// The first message citizens see.
+    pub welcome: String,
+    /// Main colour (`#rrggbb`). Text on it is white, so it must be dark
+    /// enough for WCAG AA contrast (4.5:1): checked at start-up.
+    pub color: String,
+    /// The town's logo (path of a PNG, SVG, JPEG or WebP file; empty: a
+    /// neutral built-in mark).
+    pub logo: String,
+    /// Origins of the sites allowed to embed the widget
+    /// (`https://www.ville.fr`). The widget's page is served with a
+    /// `frame-ancestors` policy listing them, and `widget.js` does nothing
+    /// elsewhere. Empty: only this server's own pages.
+    pub embed_origins: Vec<String>,
+    /// Folder of evaluation runs (`guichet eval run --out`); the console
+    /// shows the newest one's figures and report.
+    pub eval_runs: String,
+}
+
+impl Default for WidgetSettings {
+    fn default() -> Self {
+        Self {
+            title: "Assistant de la mairie".into(),
+            welcome: "Bonjour ! Posez votre question sur les démarches et les services de la commune. Je réponds à partir des documents officiels, en citant mes sources.".into(),
+            color: "#000091".into(),
+            logo: String::new(),
+            embed_origins: Vec::new(),
+            eval_runs: "eval/runs".into(),
+        }
+    }
+}
+
+/// WCAG relative luminance contrast of `#rrggbb` against white, `None`
+/// when the colour is malformed.
+pub fn contrast_with_white(color: &str) -> Option<f64> {
+    let hex = color.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let channel = |i: usize| -> Option<f64> {
+        let v = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).ok()?) / 255.0;
+        Some(if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        })
+    };
+    let l = 0.2126 * channel(0)? + 0.7152 * channel(2)? + 0.0722 * channel(4)?;
+    Some(1.05 / (l + 0.05))
 }
 
 impl Settings {
@@ -322,6 +390,33 @@ impl Settings {
         }
         if self.limits.max_message_chars == 0 {
             return bad("limits.max_message_chars must be at least 1");
+        }
+        match contrast_with_white(&self.widget.color) {
+            None => {
+                return Err(Error::Usage(format!(
+                    "widget.color {:?} is not a #rrggbb colour",
+                    self.widget.color
+                )))
+            }
+            Some(c) if c < 4.5 => {
+                return Err(Error::Usage(format!(
+                    "widget.color {} gives a contrast of {c:.1}:1 with white text; WCAG AA needs 4.5:1, choose a darker colour",
+                    self.widget.color
+                )))
+            }
+            Some(_) => {}
+        }
+        let origin = regex::Regex::new(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+            .map_err(|e| Error::Usage(format!("origin pattern: {e}")))?;
+        if let Some(o) = self
+            .widget
+            .embed_origins
+            .iter()
+            .find(|o| !origin.is_match(o))
+        {
+            return Err(Error::Usage(format!(
+                "widget.embed_origins: {o:?} is not an origin such as https://www.ville.fr (scheme and host, no path)"
+            )));
         }
         if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
             return Err(Error::Usage(format!(

@@ -6,59 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{guichet, run, service_kb, Server};
-
-fn token(server: &Server, name: &str, role: &str) -> String {
-    let (o, stdout, stderr) = run(guichet()
-        .arg("--data-dir")
-        .arg(server.data_dir())
-        .args(["users", "add", name, "--role", role]));
-    assert!(o.status.success(), "{stdout}{stderr}");
-    stdout.trim().to_string()
-}
-
-fn call(
-    server: &Server,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let agent = Server::agent();
-    let url = format!("{}{path}", server.url);
-    let mut r = match (method, &body) {
-        ("GET", _) => {
-            let mut req = agent.get(&url);
-            if let Some(t) = token {
-                req = req.header("Authorization", &format!("Bearer {t}"));
-            }
-            req.call().unwrap()
-        }
-        ("DELETE", _) => {
-            let mut req = agent.delete(&url);
-            if let Some(t) = token {
-                req = req.header("Authorization", &format!("Bearer {t}"));
-            }
-            req.call().unwrap()
-        }
-        (m, b) => {
-            let mut req = if m == "PUT" {
-                agent.put(&url)
-            } else {
-                agent.post(&url)
-            };
-            req = req.header("Content-Type", "application/json");
-            if let Some(t) = token {
-                req = req.header("Authorization", &format!("Bearer {t}"));
-            }
-            req.send(b.clone().unwrap_or(json!({})).to_string())
-                .unwrap()
-        }
-    };
-    let status = r.status().as_u16();
-    let text = r.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use crate::support::{call, guichet, run, send, service_kb, token, wait_job, Server};
 
 #[test]
 fn staff_endpoints_need_a_valid_token_and_curated_answers_are_served_until_expiry() {
@@ -418,59 +366,6 @@ fn docx() -> Vec<u8> {
     }
     z.finish().unwrap();
     buf.into_inner()
-}
-
-/// A multipart body with one `file` part per (name, bytes).
-fn multipart(files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "guichet-test-boundary-7f3a";
-    let mut body = Vec::new();
-    for (name, bytes) in files {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn send(
-    server: &Server,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    files: &[(&str, &[u8])],
-) -> (u16, Value) {
-    let (ct, body) = multipart(files);
-    let agent = Server::agent();
-    let url = format!("{}{path}", server.url);
-    let mut req = if method == "PUT" {
-        agent.put(&url)
-    } else {
-        agent.post(&url)
-    };
-    req = req.header("Content-Type", &ct);
-    if let Some(t) = token {
-        req = req.header("Authorization", &format!("Bearer {t}"));
-    }
-    let mut r = req.send(&body[..]).unwrap();
-    let status = r.status().as_u16();
-    let text = r.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-fn wait_job(server: &Server, t: &str, id: &str) -> Value {
-    let start = std::time::Instant::now();
-    loop {
-        let (s, j) = call(server, "GET", &format!("/api/jobs/{id}"), Some(t), None);
-        assert_eq!(s, 200, "{j}");
-        if j["status"] == "done" {
-            return j;
-        }
-        assert!(start.elapsed().as_secs() < 300, "job not done: {j}");
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod issue_10_durability;
 mod issue_3_models_fetch;
 mod issue_4_generation;
 mod issue_5_knowledge_base;

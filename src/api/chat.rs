@@ -141,6 +141,7 @@ pub fn start_answer(
             ));
         }
     }
+    check_caps(state, engine, conversation_id.as_deref())?;
     let permit = state.admit()?;
     let conversation_id = conversation_id.unwrap_or_else(new_id);
     let history = match history {
@@ -218,6 +219,40 @@ pub fn start_answer(
         conversation_id,
         guard: CancelOnDrop(cancel),
     })
+}
+
+/// The question caps of `[limits]`: per conversation (a page stuck in a
+/// loop stops there) and per day for the whole service (counted in the
+/// database, so a restart does not reset it).
+fn check_caps(state: &AppState, engine: &super::Engine, conversation: Option<&str>) -> Result<()> {
+    let limits = &state.settings.limits;
+    let conv = engine.conversations()?;
+    if let Some(id) = conversation {
+        let cap = limits.questions_per_conversation;
+        if cap > 0 && conv.question_count(id)? >= cap {
+            return Err(Error::Quota {
+                message: format!(
+                    "Cette conversation a atteint {cap} questions : commencez une nouvelle conversation pour continuer."
+                ),
+                retry_after_secs: 0,
+            });
+        }
+    }
+    let cap = limits.questions_per_day;
+    if cap > 0 {
+        let now = crate::time::now_secs();
+        let midnight = now - now % 86_400;
+        if conv.questions_since(&crate::time::utc(midnight)[..10])? >= cap {
+            return Err(Error::Quota {
+                message: format!(
+                    "Le service a répondu à {cap} questions aujourd'hui, son maximum : merci de revenir demain ou de contacter directement {}.",
+                    state.settings.town.name
+                ),
+                retry_after_secs: midnight + 86_400 - now,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Index of a status in [`super::Metrics::answers`].

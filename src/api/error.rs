@@ -41,6 +41,9 @@ impl Error {
                 "rate_limited",
                 "Trop de questions en peu de temps : merci de patienter un peu avant de réessayer.".into(),
             ),
+            Error::Quota { message, .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "quota", message.clone())
+            }
             Error::NotReady => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "starting",
@@ -102,6 +105,9 @@ impl IntoResponse for Error {
             Error::Overloaded => Some(BUSY_RETRY_SECS),
             Error::NotReady => Some(5),
             Error::RateLimited { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            Error::Quota {
+                retry_after_secs, ..
+            } if *retry_after_secs > 0 => Some(*retry_after_secs),
             _ => None,
         };
         if let Some(secs) = retry {

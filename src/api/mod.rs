@@ -6,7 +6,8 @@
 //!   `POST /v1/embeddings`, for the clients people already use;
 //! * [`health`]: `/healthz`, `/readyz`, `/metrics`;
 //! * [`limits`]: answer slots (503) and per-client rate limits (429);
-//! * [`error`]: the one mapping from errors to HTTP.
+//! * [`error`]: the one mapping from errors to HTTP;
+//! * [`web`]: the citizen page and widget, the référent console.
 //!
 //! [`serve`] binds first, so `/healthz` answers while the models load and
 //! the demo corpus is ingested; the answering routes say 503 until
@@ -20,6 +21,7 @@ pub mod health;
 pub mod limits;
 pub mod openai;
 pub mod referents;
+pub mod web;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -298,10 +300,22 @@ pub fn app(state: AppState) -> Router {
         .merge(documents::routes(
             state.settings.limits.max_upload_request_bytes,
         ))
+        .merge(web::routes())
         .with_state(state);
     if let Some(c) = cors {
         router = router.layer(c);
     }
+    // Browsers must not guess types (an uploaded text is never run as a
+    // script); pages and assets are compressed for slow lines (SSE and
+    // images are left as they are by the default predicate).
+    let router = router
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                axum::http::HeaderValue::from_static("nosniff"),
+            ),
+        )
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true));
     // Refusals (413, 429, 503) are answers, not failures of the server.
     router.layer(
         tower_http::trace::TraceLayer::new_for_http()

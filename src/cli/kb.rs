@@ -66,9 +66,17 @@ pub(super) enum DocsCommand {
 pub(super) enum IndexCommand {
     /// Rebuild the vector index from the embeddings stored in the database.
     Rebuild,
+    /// Re-embed every chunk with another embedding model (`e5`, `minilm`
+    /// or a path), then switch in one transaction; set `embedding_model`
+    /// in the configuration to the same model afterwards.
+    Reembed {
+        /// The new embedding model.
+        #[arg(long)]
+        model: String,
+    },
 }
 
-fn bar(len: u64, msg: &'static str) -> ProgressBar {
+pub(super) fn bar(len: u64, msg: &'static str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     if let Ok(style) =
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed_precise} ~{eta}")
@@ -244,12 +252,34 @@ pub(super) fn docs(config: &Config, cmd: DocsCommand) -> Result<()> {
 }
 
 pub(super) fn index(config: &Config, cmd: IndexCommand) -> Result<()> {
-    let IndexCommand::Rebuild = cmd;
+    if let IndexCommand::Reembed { model } = cmd {
+        return reembed(config, &model);
+    }
     let mut kb = open(config)?;
     let n = kb.store().chunk_count()?;
     let pb = bar(n as u64, "rebuilding the vector index");
     kb.rebuild_index(&mut |_| {})?;
     pb.finish_and_clear();
     println!("vector index rebuilt: {n} chunks");
+    Ok(())
+}
+
+fn reembed(config: &Config, model: &str) -> Result<()> {
+    let mut next = config.clone();
+    next.embedding_spec = model.to_string();
+    next.embedding_model = crate::config::resolve_embedding_model(&config.models_dir, model)?;
+    next.ensure_default_embedder()?;
+    let embedder = next.load_embedder()?;
+    let id = format!("{}:{}", embedder.id(), embedder.dim());
+    let mut kb = KnowledgeBase::open_to_reembed(&config.data_dir)?;
+    let n = kb.store().chunk_count()?;
+    let pb = bar(n as u64, "re-embedding");
+    let t = std::time::Instant::now();
+    kb.reembed(embedder, &mut |done, _| pb.set_position(done as u64))?;
+    pb.finish_and_clear();
+    println!(
+        "{n} chunks re-embedded with {id} in {:.0} s; set embedding_model = \"{model}\" in the configuration (or --embedding-model {model})",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -7,6 +7,7 @@ mod bench_ingest;
 mod bench_search;
 mod bench_serve;
 mod bench_vectors;
+mod durability;
 mod embed;
 mod eval;
 mod generate;
@@ -72,6 +73,19 @@ enum Command {
     /// Benchmarks that print figures (speed, latency, memory).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Write a backup archive of the data directory (database, original
+    /// documents, manifest with checksums), safe while the server runs.
+    Backup(durability::BackupArgs),
+    /// Restore a backup archive into an empty data directory (checksums
+    /// verified first; the vector index is rebuilt).
+    Restore(durability::RestoreArgs),
+    /// Export the town's knowledge (curated answers, exclusions, reviewed
+    /// evaluation cases, documents, users without secrets) as JSONL.
+    Export(durability::ExportArgs),
+    /// Import a `guichet export` folder (idempotent; --dry-run, --on-conflict).
+    Import(durability::ImportArgs),
+    /// Check the data directory's integrity and say what to do.
+    Check(durability::CheckArgs),
 }
 
 /// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level.
@@ -105,6 +119,11 @@ pub fn run(args: Args) -> Result<()> {
         Command::Serve(a) => with_config(&args.global, |c| serve::run(c, a)),
         Command::Eval(cmd) => with_config(&args.global, |c| eval::run(c, cmd)),
         Command::Users(cmd) => with_config(&args.global, |c| users::run(c, cmd)),
+        Command::Backup(a) => with_config(&args.global, |c| durability::backup(c, a)),
+        Command::Restore(a) => with_config(&args.global, |c| durability::restore(c, a)),
+        Command::Export(a) => with_config(&args.global, |c| durability::export(c, a)),
+        Command::Import(a) => with_config(&args.global, |c| durability::import(c, a)),
+        Command::Check(a) => with_config(&args.global, |c| durability::check(c, a)),
         Command::Bench(cmd) => {
             let config = Config::from_args(&args.global)?;
             config.apply_threads();

@@ -72,6 +72,19 @@ impl KnowledgeBase {
         Ok(kb)
     }
 
+    /// Opens the knowledge base in `dir` to re-embed it: whatever model
+    /// its vectors come from, without loading its vector index (of another
+    /// dimension, maybe). Use only with [`KnowledgeBase::reembed`].
+    pub fn open_to_reembed(dir: &Path) -> Result<Self> {
+        let store = Store::open(&dir.join("guichet.db"))?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            store,
+            vectors: VectorIndex::build(1, &[])?,
+            embedder: Arc::new(NoEmbedder),
+        })
+    }
+
     fn index_dir(&self) -> PathBuf {
         self.dir.join("index")
     }
@@ -106,6 +119,48 @@ impl KnowledgeBase {
         &self.embedder
     }
 
+    /// Re-embeds every chunk and curated question with `embedder` (a
+    /// better model a town brings), then switches in one transaction and
+    /// rebuilds the vector index. Until the switch the old vectors stay in
+    /// place, so an interrupted run changes nothing. `on_progress` gets
+    /// (done, total) chunks.
+    pub fn reembed(
+        &mut self,
+        embedder: Arc<dyn Embedder>,
+        on_progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<usize> {
+        let texts = self.store.chunk_texts()?;
+        let total = texts.len();
+        let mut chunks = Vec::with_capacity(total);
+        for batch in texts.chunks(64) {
+            let refs: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+            let vectors = embedder.embed(&refs, guichet_models::EmbedKind::Passage)?;
+            chunks.extend(batch.iter().map(|(id, _)| *id).zip(vectors));
+            on_progress(chunks.len(), total);
+        }
+        let curated_texts = self.store.curated_texts()?;
+        let refs: Vec<&str> = curated_texts.iter().map(|(_, t)| t.as_str()).collect();
+        let curated: Vec<(i64, Vec<f32>)> = if refs.is_empty() {
+            Vec::new()
+        } else {
+            curated_texts
+                .iter()
+                .map(|(id, _)| *id)
+                .zip(embedder.embed(&refs, guichet_models::EmbedKind::Query)?)
+                .collect()
+        };
+        let model = format!("{}:{}", embedder.id(), embedder.dim());
+        let e = embedder.clone();
+        self.store
+            .replace_embeddings(&chunks, &curated, &model, &mut |late| {
+                let refs: Vec<&str> = late.iter().map(|(_, t)| t.as_str()).collect();
+                Ok(e.embed(&refs, guichet_models::EmbedKind::Passage)?)
+            })?;
+        self.embedder = embedder;
+        self.rebuild_index(&mut |_| {})?;
+        Ok(total)
+    }
+
     /// Removes a document; false if there was none.
     pub fn remove_document(&mut self, id: i64) -> Result<bool> {
         let removed = self.store.remove_document(id)?;
@@ -113,5 +168,37 @@ impl KnowledgeBase {
             self.save_index()?;
         }
         Ok(removed)
+    }
+}
+
+/// The placeholder embedder of a knowledge base opened to be re-embedded:
+/// it refuses to embed, so nothing is searched with stale vectors.
+struct NoEmbedder;
+
+impl Embedder for NoEmbedder {
+    fn id(&self) -> &str {
+        "none"
+    }
+    fn dim(&self) -> usize {
+        1
+    }
+    fn max_tokens(&self) -> usize {
+        512
+    }
+    fn count_tokens(
+        &self,
+        text: &str,
+        _kind: guichet_models::EmbedKind,
+    ) -> guichet_models::Result<usize> {
+        Ok(text.split_whitespace().count())
+    }
+    fn embed(
+        &self,
+        _texts: &[&str],
+        _kind: guichet_models::EmbedKind,
+    ) -> guichet_models::Result<Vec<Vec<f32>>> {
+        Err(guichet_models::Error::Unsupported(
+            "this knowledge base is being re-embedded".into(),
+        ))
     }
 }

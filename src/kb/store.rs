@@ -13,41 +13,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::lexical;
-use crate::{Error, Result};
-
-/// The schema version this binary writes. 1: documents, chunks, FTS5.
-/// 2: the conversation tables (`conversations`, `answers`, defined in
-/// `crate::conversations`); version 1 databases gain them on open.
-pub const SCHEMA_VERSION: i64 = 2;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    source TEXT NOT NULL UNIQUE,
-    collection TEXT NOT NULL DEFAULT '',
-    title TEXT NOT NULL,
-    format TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    url TEXT,
-    date TEXT,
-    metadata TEXT NOT NULL DEFAULT '{}',
-    chunk_count INTEGER NOT NULL,
-    ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    section TEXT NOT NULL,
-    page_start INTEGER,
-    page_end INTEGER,
-    text TEXT NOT NULL,
-    embedding BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
-";
+use crate::Result;
 
 /// A document to store.
 #[derive(Debug, Clone)]
@@ -88,6 +54,9 @@ pub struct NewChunk {
     /// Its embedding (unit length).
     pub embedding: Vec<f32>,
 }
+
+/// Embeds chunks added during a re-embedding, given as (id, text).
+pub type EmbedLate<'a> = &'a mut dyn FnMut(&[(i64, String)]) -> Result<Vec<Vec<f32>>>;
 
 /// A stored document.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -165,37 +134,18 @@ pub(crate) fn unblob(b: &[u8]) -> Vec<f32> {
 
 impl Store {
     /// Opens (creating if needed) the database at `path`.
+    /// (See [`crate::schema`]: created, migrated or refused there.)
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)?;
-        Self::init(conn)
+        Ok(Self {
+            conn: crate::schema::open(path)?,
+        })
     }
 
     /// An in-memory store, for tests.
     pub fn in_memory() -> Result<Self> {
-        Self::init(Connection::open_in_memory()?)
-    }
-
-    fn init(conn: Connection) -> Result<Self> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        crate::conversations::create_tables(&conn)?;
-        let store = Self { conn };
-        match store.meta("schema_version")? {
-            None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
-            Some(v) if v.parse::<i64>().unwrap_or(i64::MAX) > SCHEMA_VERSION => {
-                return Err(Error::Usage(format!(
-                    "this knowledge base has schema version {v}, newer than this binary's {SCHEMA_VERSION}: upgrade Guichet"
-                )))
-            }
-            Some(v) if v != SCHEMA_VERSION.to_string() => {
-                store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?
-            }
-            Some(_) => {}
-        }
-        Ok(store)
+        Ok(Self {
+            conn: crate::schema::in_memory()?,
+        })
     }
 
     /// A value of the `meta` table.
@@ -353,6 +303,74 @@ impl Store {
         };
         let map = self.chunks(&ids)?;
         Ok(ids.iter().filter_map(|i| map.get(i).cloned()).collect())
+    }
+
+    /// Every chunk's id and text (what its embedding was computed from).
+    pub fn chunk_texts(&self) -> Result<Vec<(i64, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, text FROM chunks ORDER BY id")?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Every curated answer's embedded texts, as `(rowid, text)`.
+    pub fn curated_texts(&self) -> Result<Vec<(i64, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT rowid, text FROM curated_vectors ORDER BY rowid")?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Replaces every embedding in one transaction — chunks', then curated
+    /// answers' — and records `model` (`id:dimension`): a reader sees the
+    /// old vectors or the new ones, never a mix. Chunks added meanwhile
+    /// (absent from `chunks`) are embedded by `missing` inside it.
+    pub fn replace_embeddings(
+        &mut self,
+        chunks: &[(i64, Vec<f32>)],
+        curated: &[(i64, Vec<f32>)],
+        model: &str,
+        missing: EmbedLate<'_>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut up = tx.prepare("UPDATE chunks SET embedding = ?1 WHERE id = ?2")?;
+            for (id, v) in chunks {
+                up.execute(params![blob(v), id])?;
+            }
+            let known: std::collections::HashSet<i64> = chunks.iter().map(|c| c.0).collect();
+            let mut st = tx.prepare("SELECT id, text FROM chunks ORDER BY id")?;
+            let late: Vec<(i64, String)> = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<(i64, String)>>>()?
+                .into_iter()
+                .filter(|(id, _)| !known.contains(id))
+                .collect();
+            if !late.is_empty() {
+                for ((id, _), v) in late.iter().zip(missing(&late)?) {
+                    up.execute(params![blob(&v), id])?;
+                }
+            }
+            let mut upc =
+                tx.prepare("UPDATE curated_vectors SET embedding = ?1 WHERE rowid = ?2")?;
+            for (id, v) in curated {
+                upc.execute(params![blob(v), id])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('embedding_model', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [model],
+        )?;
+        bump_generation(&tx)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Chunks by id, with their document metadata (missing ids are absent:
