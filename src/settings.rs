@@ -44,6 +44,8 @@ pub struct Settings {
     pub privacy: PrivacySettings,
     /// The citizen widget and the référent console.
     pub widget: WidgetSettings,
+    /// Scheduled backups taken by the server.
+    pub backup: BackupSettings,
 }
 
 impl Default for Settings {
@@ -61,6 +63,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             privacy: PrivacySettings::default(),
             widget: WidgetSettings::default(),
+            backup: BackupSettings::default(),
         }
     }
 }
@@ -324,6 +327,31 @@ impl Default for WidgetSettings {
     }
 }
 
+/// `[backup]`: archives the server writes on its own (`guichet backup`
+/// does the same by hand or from cron).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Hours between two backups (0: no scheduled backup; decimals
+    /// allowed). The first is taken this long after start-up.
+    pub every_hours: f64,
+    /// Archives kept; older ones are removed (0: keep all).
+    pub keep: usize,
+    /// Folder of the archives (empty: `DATA/backups`). Put it on another
+    /// disk: a backup on the failing disk protects from little.
+    pub folder: String,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            every_hours: 0.0,
+            keep: 7,
+            folder: String::new(),
+        }
+    }
+}
+
 /// WCAG relative luminance contrast of `#rrggbb` against white, `None`
 /// when the colour is malformed.
 pub fn contrast_with_white(color: &str) -> Option<f64> {
@@ -384,6 +412,9 @@ impl Settings {
             .any(|p| !(0.0..=10.0).contains(p))
         {
             return bad("answer.priorities must be between 0 and 10");
+        }
+        if !(0.0..=24.0 * 366.0).contains(&self.backup.every_hours) {
+            return bad("backup.every_hours must be between 0 and a year");
         }
         if self.limits.queue == 0 {
             return bad("limits.queue must be at least 1");

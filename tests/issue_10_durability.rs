@@ -539,3 +539,69 @@ fn check_reports_each_kind_of_damage_with_what_to_do() {
         "{out}"
     );
 }
+
+#[test]
+fn the_server_takes_scheduled_backups_and_admins_export_over_http() {
+    let server = Server::start(
+        &service_kb(),
+        &[
+            ("GUICHET_BACKUP_EVERY_HOURS", "0.0005"),
+            ("GUICHET_BACKUP_KEEP", "2"),
+        ],
+    );
+    let admin = token(&server, "root", "admin");
+    let referent = token(&server, "alice", "referent");
+    let (s, v) = call(
+        &server,
+        "POST",
+        "/api/curated",
+        Some(&referent),
+        Some(json!({"question": "Où se marier à Démo ?", "answer": "À l'hôtel de ville."})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, _) = call(&server, "GET", "/api/export", Some(&referent), None);
+    assert_eq!(s, 403);
+    let (s, k) = call(&server, "GET", "/api/export", Some(&admin), None);
+    assert_eq!(s, 200, "{k}");
+    assert_eq!(k["curated"][0]["question"], "Où se marier à Démo ?");
+    assert!(k["users"].to_string().contains("alice"));
+    assert!(!k.to_string().contains("token"), "{k}");
+    // Importing what was exported changes nothing.
+    let (s, r) = call(&server, "POST", "/api/import", Some(&admin), Some(k.clone()));
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["added"], json!({}), "{r}");
+    assert_eq!(r["unchanged"]["curated"], 1, "{r}");
+    // A dry run of a changed answer says so and writes nothing.
+    let mut changed = k.clone();
+    changed["curated"][0]["answer"] = json!("À la salle des mariages.");
+    let (s, r) = call(
+        &server,
+        "POST",
+        "/api/import?dry_run=true&on_conflict=replace",
+        Some(&admin),
+        Some(changed),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["replaced"]["curated"], 1, "{r}");
+    let (_, after) = call(&server, "GET", "/api/export", Some(&admin), None);
+    assert_eq!(after["curated"], k["curated"]);
+
+    // Archives every ~2 s, two kept.
+    let dir = server.data_dir().join("backups");
+    let archives = || {
+        std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".tar.gz"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let start = std::time::Instant::now();
+    while archives() < 2 {
+        assert!(start.elapsed().as_secs() < 60, "no scheduled backups");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert_eq!(archives(), 2, "retention keeps two");
+}

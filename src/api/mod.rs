@@ -200,6 +200,8 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         referents::review,
         referents::audit,
         referents::stats,
+        referents::export,
+        referents::import,
         documents::upload,
         documents::replace,
         documents::job,
@@ -296,6 +298,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/audit", get(referents::audit))
         .route("/api/stats", get(referents::stats))
         .route("/api/review/{answer_id}", post(referents::review))
+        .route("/api/export", get(referents::export))
+        .route("/api/import", post(referents::import))
         .layer(DefaultBodyLimit::max(body_limit))
         .merge(documents::routes(
             state.settings.limits.max_upload_request_bytes,
@@ -335,6 +339,40 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
             .allow_headers([axum::http::header::CONTENT_TYPE]),
     )
+}
+
+/// Takes a backup every `every_hours` and keeps the newest `keep`; a
+/// failure is logged and retried at the next period.
+async fn scheduled_backups(data_dir: PathBuf, s: crate::settings::BackupSettings) {
+    let period = Duration::from_secs_f64((s.every_hours * 3600.0).max(1.0));
+    let folder = if s.folder.is_empty() {
+        data_dir.join("backups")
+    } else {
+        PathBuf::from(&s.folder)
+    };
+    loop {
+        tokio::time::sleep(period).await;
+        let (data, folder, keep) = (data_dir.clone(), folder.clone(), s.keep);
+        let done = tokio::task::spawn_blocking(move || {
+            let stamp = crate::time::utc(crate::time::now_secs()).replace(':', "");
+            let out = folder.join(format!("guichet-{stamp}.tar.gz"));
+            let r = crate::durability::backup::backup(&data, &out)?;
+            if keep > 0 {
+                crate::durability::backup::prune(&folder, keep)?;
+            }
+            Ok::<_, Error>(r)
+        })
+        .await;
+        match done {
+            Ok(Ok(r)) => tracing::info!(
+                "scheduled backup written to {} ({} bytes)",
+                r.path.display(),
+                r.bytes
+            ),
+            Ok(Err(e)) => tracing::error!("scheduled backup failed: {e}"),
+            Err(e) => tracing::error!("scheduled backup task failed: {e}"),
+        }
+    }
 }
 
 /// Loads everything the engine needs: default models fetched if missing,
@@ -454,6 +492,12 @@ pub async fn serve(config: Config) -> Result<()> {
         source,
     })?;
     let state = AppState::new(config.settings.clone());
+    if config.settings.backup.every_hours > 0.0 {
+        tokio::spawn(scheduled_backups(
+            config.data_dir.clone(),
+            config.settings.backup.clone(),
+        ));
+    }
     let loading = {
         let state = state.clone();
         tokio::task::spawn_blocking(move || {

@@ -498,3 +498,76 @@ pub async fn stats(
     )?;
     Ok(Json(s).into_response())
 }
+
+/// `GET /api/export` (admins): the town's knowledge — curated answers,
+/// exclusions, reviewed evaluation cases, document metadata, users
+/// without secrets — as one JSON object (`guichet export` writes the same
+/// as JSONL files, with the documents' files).
+#[utoipa::path(get, path = "/api/export", tag = "référents", security(("bearer" = [])),
+    responses((status = 200, description = "`{curated, exclusions, eval_cases, documents, users}`"), (status = 403, body = super::error::ErrorBody)))]
+pub async fn export(State(state): State<AppState>, staff: Staff) -> Result<Response> {
+    staff.require(Role::Admin)?;
+    let db = state.engine()?.data_dir.join("guichet.db");
+    let k = tokio::task::spawn_blocking(move || crate::durability::export::collect(&db))
+        .await
+        .map_err(|e| Error::Unavailable(format!("export task: {e}")))??;
+    Ok(Json(k).into_response())
+}
+
+/// The query of `POST /api/import`.
+#[derive(Debug, Deserialize)]
+pub struct ImportQuery {
+    /// Say what would change, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// `skip` (default) or `replace` items that differ.
+    #[serde(default)]
+    pub on_conflict: crate::durability::export::OnConflict,
+}
+
+/// `POST /api/import` (admins): imports an object of `GET /api/export`
+/// (idempotent). Documents need their files: import them with
+/// `guichet import` or upload them; here they are reported as missing.
+#[utoipa::path(post, path = "/api/import", tag = "référents", security(("bearer" = [])),
+    params(("dry_run" = Option<bool>, Query), ("on_conflict" = Option<String>, Query)),
+    responses((status = 200, description = "`{added, replaced, unchanged, conflicts, missing_files, new_tokens, dry_run}`"), (status = 403, body = super::error::ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Query(q): axum::extract::Query<ImportQuery>,
+    ApiJson(k): ApiJson<crate::durability::export::Knowledge>,
+) -> Result<Response> {
+    staff.require(Role::Admin)?;
+    let engine = state.engine()?;
+    let data_dir = engine.data_dir.clone();
+    let embedder = engine.assistant.embedder().clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let embed = |texts: &[String]| -> Result<Vec<Vec<f32>>> {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            Ok(embedder.embed(&refs, EmbedKind::Query)?)
+        };
+        crate::durability::export::import(
+            &k,
+            &data_dir.join("guichet.db"),
+            crate::durability::export::ImportOptions {
+                data_dir: &data_dir,
+                files_dir: None,
+                policy: q.on_conflict,
+                dry_run: q.dry_run,
+            },
+            &embed,
+            &mut |_, _| Ok(()),
+        )
+    })
+    .await
+    .map_err(|e| Error::Unavailable(format!("import task: {e}")))??;
+    if !report.dry_run {
+        store(&state)?.audit(
+            &staff.name,
+            "import",
+            "",
+            &format!("{} change(s)", report.changes()),
+        )?;
+    }
+    Ok(Json(report).into_response())
+}

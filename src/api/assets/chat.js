@@ -293,7 +293,8 @@ function goToSource(m, n) {
   void target.offsetWidth; // restarts the highlight animation
   target.classList.add('flash');
   target.focus({ preventScroll: true });
-  target.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  target.scrollIntoView({ block: 'nearest', behavior: still ? 'auto' : 'smooth' });
 }
 
 function contactBox() {
