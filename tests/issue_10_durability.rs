@@ -567,7 +567,13 @@ fn the_server_takes_scheduled_backups_and_admins_export_over_http() {
     assert!(k["users"].to_string().contains("alice"));
     assert!(!k.to_string().contains("token"), "{k}");
     // Importing what was exported changes nothing.
-    let (s, r) = call(&server, "POST", "/api/import", Some(&admin), Some(k.clone()));
+    let (s, r) = call(
+        &server,
+        "POST",
+        "/api/import",
+        Some(&admin),
+        Some(k.clone()),
+    );
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["added"], json!({}), "{r}");
     assert_eq!(r["unchanged"]["curated"], 1, "{r}");

@@ -12,4 +12,5 @@ mod issue_6_answering;
 mod issue_6_docker;
 mod issue_7_referents;
 mod issue_8_eval;
+mod issue_9_web;
 mod support;

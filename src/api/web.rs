@@ -153,7 +153,10 @@ async fn console_page(State(state): State<AppState>) -> Result<Response> {
 /// `<script>` tag; it knows the origins allowed to embed the widget.
 async fn widget_js(State(state): State<AppState>) -> Result<Response> {
     let origins = serde_json::Value::from(state.settings.widget.embed_origins.clone());
-    let body = text_of("widget.js")?.replace("\"__GUICHET_ORIGINS__\"", &origins.to_string());
+    let color = serde_json::Value::from(state.settings.widget.color.clone());
+    let body = text_of("widget.js")?
+        .replace("\"__GUICHET_ORIGINS__\"", &origins.to_string())
+        .replace("\"__GUICHET_COLOR__\"", &color.to_string());
     Ok((
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),

@@ -247,6 +247,7 @@ try {
       }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-state', 'data-tokens'] });
     });
     const msg = await ask(citizen, CNI);
+    check((await msg.getAttribute('data-status')) === 'answered', `status ${await msg.getAttribute('data-status')}, expected answered (the scenarios need a fresh knowledge base: a previous run leaves a curated answer)`);
     await citizen.waitForFunction(() => document.getElementById('live').textContent.startsWith("Réponse de l'assistant"));
     const trace = await citizen.evaluate(() => window.__trace);
     const iDone = trace.indexOf('state:done');

@@ -154,11 +154,13 @@ loginForm.addEventListener('submit', async (e) => {
     token = value;
     session.set(KEY, token);
     $('token').value = '';
+    $('token').removeAttribute('aria-invalid');
     enter(me, true);
   } catch (err) {
     loginError.textContent = err.status === 401
       ? "Jeton refusé : vérifiez qu'il est complet et toujours valide."
       : err.message;
+    $('token').setAttribute('aria-invalid', 'true');
     $('token').focus();
     $('token').select();
   }

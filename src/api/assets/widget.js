@@ -34,6 +34,8 @@
     console.warn('Guichet : ce site (' + location.origin + ") n'est pas autorisé à afficher l'assistant ; ajoutez-le à widget.embed_origins.");
     return;
   }
+  // Replaced by the server with the town's colour (widget.color).
+  var color = "__GUICHET_COLOR__";
   if (window.__guichetWidget) return;
   window.__guichetWidget = true;
 
@@ -66,6 +68,8 @@
     button.setAttribute('aria-expanded', 'false');
     button.setAttribute('aria-controls', 'guichet-w-panel');
     button.appendChild(iconOf('chat'));
+    // Set through the CSSOM, which a host page's CSP allows.
+    if (/^#[0-9a-fA-F]{6}$/.test(color)) button.style.setProperty('--guichet-color', color);
 
     var panel = document.createElement('div');
     panel.id = 'guichet-w-panel';
