@@ -61,6 +61,10 @@ pub enum Error {
         /// Seconds until the cap resets (0: it does not, start anew).
         retry_after_secs: u64,
     },
+    /// The knowledge base switched embedding model while a question was
+    /// being answered (re-embedding): embed it again.
+    #[error("the embedding model changed during the search: retry")]
+    ModelChanged,
     /// The service is still starting (models, index).
     #[error("the service is starting: models and index are not loaded yet")]
     NotReady,

@@ -611,3 +611,78 @@ fn the_server_takes_scheduled_backups_and_admins_export_over_http() {
     std::thread::sleep(std::time::Duration::from_secs(5));
     assert_eq!(archives(), 2, "retention keeps two");
 }
+
+fn reembed(server: &Server, admin: &str, model: &str) -> Value {
+    let (s, j) = call(
+        server,
+        "POST",
+        "/api/index/reembed",
+        Some(admin),
+        Some(json!({ "model": model })),
+    );
+    assert_eq!(s, 202, "{j}");
+    let start = std::time::Instant::now();
+    loop {
+        let (s, j) = call(server, "GET", "/api/index/reembed", Some(admin), None);
+        assert_eq!(s, 200, "{j}");
+        if j["status"] != "running" {
+            return j;
+        }
+        assert!(
+            start.elapsed().as_secs() < 300,
+            "re-embedding not done: {j}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_running_server_is_reembedded_with_minilm_and_back_without_stopping() {
+    let server = Server::start(&service_kb(), &[("GUICHET_LIMITS_RATE_PER_MINUTE", "0")]);
+    let admin = token(&server, "root", "admin");
+    let before: Vec<Vec<String>> = questions().iter().map(|q| sources(&server, q)).collect();
+
+    // Citizens keep asking throughout; every answer must come.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        let url = server.url.clone();
+        std::thread::spawn(move || {
+            let mut statuses = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = Server::agent()
+                    .post(format!("{url}/api/chat"))
+                    .header("Content-Type", "application/json")
+                    .send(json!({"message": questions()[0], "stream": false}).to_string())
+                    .unwrap();
+                statuses.push(r.status().as_u16());
+            }
+            statuses
+        })
+    };
+    let j = reembed(&server, &admin, "minilm");
+    assert_eq!(j["status"], "done", "{j}");
+    assert!(j["total"].as_u64().unwrap() > 100, "{j}");
+    // Switched: the stored vectors are MiniLM's now (its answers are not
+    // judged here: the confidence is calibrated on e5's similarities).
+    let model = meta(&server.data_dir().join("guichet.db"), "embedding_model").unwrap();
+    assert!(model.to_lowercase().contains("minilm"), "{model}");
+    let j = reembed(&server, &admin, "e5");
+    assert_eq!(j["status"], "done", "{j}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let statuses = load.join().unwrap();
+    assert!(statuses.len() >= 3, "{statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    let after: Vec<Vec<String>> = questions().iter().map(|q| sources(&server, q)).collect();
+    assert_eq!(after, before);
+    // A référent may not do it.
+    let referent = token(&server, "alice", "referent");
+    let (s, _) = call(
+        &server,
+        "POST",
+        "/api/index/reembed",
+        Some(&referent),
+        Some(json!({"model": "minilm"})),
+    );
+    assert_eq!(s, 403);
+}

@@ -18,6 +18,7 @@ pub mod chat;
 pub mod documents;
 pub mod error;
 pub mod health;
+pub mod index;
 pub mod limits;
 pub mod openai;
 pub mod referents;
@@ -113,6 +114,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Upload jobs.
     pub jobs: Arc<documents::Jobs>,
+    /// The re-embedding in progress or last done.
+    pub reembed: index::ReembedSlot,
 }
 
 impl AppState {
@@ -124,6 +127,7 @@ impl AppState {
             limiter: Arc::new(ClientLimiter::new(settings.limits.rate_per_minute)),
             metrics: Arc::new(Metrics::default()),
             jobs: Arc::new(documents::Jobs::default()),
+            reembed: Arc::default(),
             settings: Arc::new(settings),
         }
     }
@@ -202,6 +206,8 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         referents::stats,
         referents::export,
         referents::import,
+        index::start,
+        index::status,
         documents::upload,
         documents::replace,
         documents::job,
@@ -233,6 +239,8 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         crate::stats::Stats,
         crate::stats::Period,
         documents::Job,
+        index::ReembedJob,
+        index::ReembedRequest,
         documents::FileResult
     )),
     modifiers(&BearerAuth)
@@ -299,6 +307,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/stats", get(referents::stats))
         .route("/api/review/{answer_id}", post(referents::review))
         .route("/api/export", get(referents::export))
+        .route("/api/index/reembed", get(index::status).post(index::start))
         .route("/api/import", post(referents::import))
         .layer(DefaultBodyLimit::max(body_limit))
         .merge(documents::routes(

@@ -208,6 +208,13 @@ impl KnowledgeBase {
     /// transaction) and adds its vectors to the index; the index file is
     /// saved by the caller ([`KnowledgeBase::save_index`]).
     pub fn commit(&mut self, p: Prepared) -> Result<Committed> {
+        let current = format!("{}:{}", self.embedder.id(), self.embedder.dim());
+        if p.model != current {
+            return Err(Error::Usage(format!(
+                "the knowledge base switched from {} to {current} while this file was being read: send it again",
+                p.model
+            )));
+        }
         let previous = self.store.find_source(&p.document.source)?;
         let (id, ids) = self.store.replace_document(&p.document, &p.chunks)?;
         let pairs: Vec<(i64, Vec<f32>)> = ids
@@ -232,6 +239,9 @@ pub struct Prepared {
     pub document: NewDocument,
     /// Its chunks with their embeddings.
     pub chunks: Vec<NewChunk>,
+    /// The embedding model that made them (`id:dimension`): a commit after
+    /// the knowledge base switched model is refused.
+    pub model: String,
 }
 
 /// What [`KnowledgeBase::commit`] did: the document id and chunk count.
@@ -307,5 +317,9 @@ pub fn prepare(
             embedding,
         })
         .collect();
-    Ok(Prepared { document, chunks })
+    Ok(Prepared {
+        document,
+        chunks,
+        model: format!("{}:{}", embedder.id(), embedder.dim()),
+    })
 }

@@ -120,45 +120,41 @@ impl KnowledgeBase {
     }
 
     /// Re-embeds every chunk and curated question with `embedder` (a
-    /// better model a town brings), then switches in one transaction and
-    /// rebuilds the vector index. Until the switch the old vectors stay in
-    /// place, so an interrupted run changes nothing. `on_progress` gets
+    /// better model a town brings), then switches in one transaction (see
+    /// [`reembed`] and [`KnowledgeBase::switch_to`]). `on_progress` gets
     /// (done, total) chunks.
     pub fn reembed(
         &mut self,
         embedder: Arc<dyn Embedder>,
         on_progress: &mut dyn FnMut(usize, usize),
     ) -> Result<usize> {
-        let texts = self.store.chunk_texts()?;
-        let total = texts.len();
-        let mut chunks = Vec::with_capacity(total);
-        for batch in texts.chunks(64) {
-            let refs: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
-            let vectors = embedder.embed(&refs, guichet_models::EmbedKind::Passage)?;
-            chunks.extend(batch.iter().map(|(id, _)| *id).zip(vectors));
-            on_progress(chunks.len(), total);
-        }
-        let curated_texts = self.store.curated_texts()?;
-        let refs: Vec<&str> = curated_texts.iter().map(|(_, t)| t.as_str()).collect();
-        let curated: Vec<(i64, Vec<f32>)> = if refs.is_empty() {
-            Vec::new()
-        } else {
-            curated_texts
-                .iter()
-                .map(|(id, _)| *id)
-                .zip(embedder.embed(&refs, guichet_models::EmbedKind::Query)?)
-                .collect()
-        };
-        let model = format!("{}:{}", embedder.id(), embedder.dim());
-        let e = embedder.clone();
+        let r = reembed(&self.store, embedder, on_progress)?;
+        let n = r.chunks.len();
+        self.switch_to(r)?;
+        Ok(n)
+    }
+
+    /// Puts vectors from [`reembed`] in place: embeddings replaced and the
+    /// model recorded in one transaction (chunks added meanwhile embedded
+    /// inside it), the new index swapped in and saved. Callers hold the
+    /// knowledge base's lock only for this.
+    pub fn switch_to(&mut self, r: Reembedded) -> Result<()> {
+        let model = format!("{}:{}", r.embedder.id(), r.embedder.dim());
+        let e = r.embedder.clone();
+        let mut late = false;
         self.store
-            .replace_embeddings(&chunks, &curated, &model, &mut |late| {
-                let refs: Vec<&str> = late.iter().map(|(_, t)| t.as_str()).collect();
+            .replace_embeddings(&r.chunks, &r.curated, &model, &mut |added| {
+                late = true;
+                let refs: Vec<&str> = added.iter().map(|(_, t)| t.as_str()).collect();
                 Ok(e.embed(&refs, guichet_models::EmbedKind::Passage)?)
             })?;
-        self.embedder = embedder;
-        self.rebuild_index(&mut |_| {})?;
-        Ok(total)
+        self.embedder = r.embedder;
+        if late {
+            self.rebuild_index(&mut |_| {})
+        } else {
+            self.vectors = r.index;
+            self.save_index()
+        }
     }
 
     /// Removes a document; false if there was none.
@@ -169,6 +165,57 @@ impl KnowledgeBase {
         }
         Ok(removed)
     }
+}
+
+/// Vectors of every chunk and curated question for a new embedding model,
+/// with their index: computed while the old ones keep serving.
+pub struct Reembedded {
+    /// The new model.
+    pub embedder: Arc<dyn Embedder>,
+    /// (chunk id, vector).
+    pub chunks: Vec<(i64, Vec<f32>)>,
+    /// (curated vector rowid, vector).
+    pub curated: Vec<(i64, Vec<f32>)>,
+    /// The vector index over `chunks`.
+    pub index: VectorIndex,
+}
+
+/// Embeds every chunk (as passages) and curated question (as queries) of
+/// `store` with `embedder` and builds their index, reading through its own
+/// connection: nothing is written, so the service keeps answering with the
+/// old model meanwhile. `on_progress` gets (done, total) chunks.
+pub fn reembed(
+    store: &Store,
+    embedder: Arc<dyn Embedder>,
+    on_progress: &mut dyn FnMut(usize, usize),
+) -> Result<Reembedded> {
+    let texts = store.chunk_texts()?;
+    let total = texts.len();
+    let mut chunks = Vec::with_capacity(total);
+    for batch in texts.chunks(64) {
+        let refs: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+        let vectors = embedder.embed(&refs, guichet_models::EmbedKind::Passage)?;
+        chunks.extend(batch.iter().map(|(id, _)| *id).zip(vectors));
+        on_progress(chunks.len(), total);
+    }
+    let curated_texts = store.curated_texts()?;
+    let refs: Vec<&str> = curated_texts.iter().map(|(_, t)| t.as_str()).collect();
+    let curated: Vec<(i64, Vec<f32>)> = if refs.is_empty() {
+        Vec::new()
+    } else {
+        curated_texts
+            .iter()
+            .map(|(id, _)| *id)
+            .zip(embedder.embed(&refs, guichet_models::EmbedKind::Query)?)
+            .collect()
+    };
+    let index = VectorIndex::build(embedder.dim(), &chunks)?;
+    Ok(Reembedded {
+        embedder,
+        chunks,
+        curated,
+        index,
+    })
 }
 
 /// The placeholder embedder of a knowledge base opened to be re-embedded:

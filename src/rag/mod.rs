@@ -47,11 +47,14 @@ pub use worker::GenerationWorker;
 /// Where the assistant finds its sources: the seam between the engine and
 /// the knowledge base (embedded SQLite + HNSW today, other engines later).
 pub trait Retriever: Send + Sync {
-    /// The `k` best chunks for `query`, whose embedding is `vector`.
+    /// The `k` best chunks for `query`, whose embedding is `vector`, made
+    /// by the embedding model `model` ([`Error::ModelChanged`] when the
+    /// index has switched to another model since).
     fn search(
         &self,
         query: &str,
         vector: &[f32],
+        model: &str,
         k: usize,
         filters: &Filters,
     ) -> Result<Vec<SearchHit>>;
@@ -65,12 +68,16 @@ impl Retriever for Mutex<KnowledgeBase> {
         &self,
         query: &str,
         vector: &[f32],
+        model: &str,
         k: usize,
         filters: &Filters,
     ) -> Result<Vec<SearchHit>> {
         let kb = self
             .lock()
             .map_err(|_| Error::Unavailable("the knowledge base lock is poisoned".into()))?;
+        if kb.embedder().id() != model {
+            return Err(Error::ModelChanged);
+        }
         kb.search_with_vector(query, vector, k, filters)
     }
 
@@ -141,10 +148,11 @@ impl Retriever for std::sync::Arc<Mutex<KnowledgeBase>> {
         &self,
         query: &str,
         vector: &[f32],
+        model: &str,
         k: usize,
         filters: &Filters,
     ) -> Result<Vec<SearchHit>> {
-        (**self).search(query, vector, k, filters)
+        (**self).search(query, vector, model, k, filters)
     }
 
     fn term_frequencies(&self, terms: &[String]) -> Result<(u64, Vec<u64>)> {
@@ -315,14 +323,31 @@ pub struct Assessment {
     pub features: Option<Features>,
     /// The calibrated confidence (0-1).
     pub confidence: f64,
+    /// The models the question was embedded with (the rest of its answer
+    /// uses the same, even if the index switches model meanwhile).
+    models: std::sync::Arc<Models>,
+}
+
+/// The embedding model and what is derived from it, swapped as one when
+/// the knowledge base is re-embedded.
+struct Models {
+    embedder: std::sync::Arc<dyn Embedder>,
+    themes: topic::Themes,
+}
+
+impl std::fmt::Debug for Models {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Models")
+            .field("embedder", &self.embedder.id())
+            .finish()
+    }
 }
 
 /// The answering engine.
 pub struct Assistant {
-    themes: topic::Themes,
+    models: std::sync::RwLock<std::sync::Arc<Models>>,
     retriever: Box<dyn Retriever>,
     town_knowledge: Option<std::sync::Arc<dyn TownKnowledge>>,
-    embedder: std::sync::Arc<dyn Embedder>,
     generator: Option<GenerationWorker>,
     answer: AnswerSettings,
     town: TownSettings,
@@ -374,10 +399,12 @@ impl Assistant {
             ));
         }
         Ok(Self {
-            themes: topic::Themes::new(embedder.as_ref()),
+            models: std::sync::RwLock::new(std::sync::Arc::new(Models {
+                themes: topic::Themes::new(embedder.as_ref()),
+                embedder,
+            })),
             retriever,
             town_knowledge: None,
-            embedder,
             generator,
             answer,
             town,
@@ -406,9 +433,31 @@ impl Assistant {
         self.generator.as_ref()
     }
 
-    /// The embedder (for `/v1/embeddings`).
-    pub fn embedder(&self) -> &std::sync::Arc<dyn Embedder> {
-        &self.embedder
+    fn models(&self) -> std::sync::Arc<Models> {
+        match self.models.read() {
+            Ok(m) => m.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// The embedder in use (questions, curated answers, uploads,
+    /// `/v1/embeddings`).
+    pub fn embedder(&self) -> std::sync::Arc<dyn Embedder> {
+        self.models().embedder.clone()
+    }
+
+    /// Switches to another embedding model (after the knowledge base was
+    /// re-embedded with it): answers already running finish with the old
+    /// one, the next ones use the new one.
+    pub fn switch_embedder(&self, embedder: std::sync::Arc<dyn Embedder>) {
+        let next = std::sync::Arc::new(Models {
+            themes: topic::Themes::new(embedder.as_ref()),
+            embedder,
+        });
+        match self.models.write() {
+            Ok(mut m) => *m = next,
+            Err(p) => *p.into_inner() = next,
+        }
     }
 
     /// The abstention text: the documents do not cover this, here is the
@@ -526,6 +575,7 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             weights,
             features,
             confidence: conf,
+            models,
         } = self.assess(&standalone)?;
         let retrieval_ms = start.elapsed().as_millis() as u64;
 
@@ -558,7 +608,8 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
                 status: Status::Curated,
                 confidence: 1.0,
                 topic: Some(
-                    self.themes
+                    self.models()
+                        .themes
                         .topic(&standalone, None, std::slice::from_ref(&found.question))
                         .to_string(),
                 ),
@@ -603,7 +654,12 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             })
             .collect();
         // Until sources are cited: the question's words, then similarity.
-        let topic = Some(self.themes.topic(&standalone, Some(&qvec), &[]).to_string());
+        let topic = Some(
+            models
+                .themes
+                .topic(&standalone, Some(&qvec), &[])
+                .to_string(),
+        );
 
         let mut out = Answer {
             status: Status::NotFound,
@@ -702,13 +758,13 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             }
         }
         if !done {
-            match extractive::extract(&qvec, &weights, &passages, self.embedder.as_ref())? {
+            match extractive::extract(&qvec, &weights, &passages, models.embedder.as_ref())? {
                 Some(x) => {
                     text = guard.check(&x.text);
                     cited = x.cited;
                     out.mode = "extractive".into();
                     if out.model.is_empty() {
-                        out.model = format!("extractif ({})", self.embedder.id());
+                        out.model = format!("extractif ({})", models.embedder.id());
                     }
                     if out.fallback {
                         on_event(Event::Reset);
@@ -743,7 +799,8 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             })
             .collect();
         out.topic = Some(
-            self.themes
+            models
+                .themes
                 .topic(&standalone, Some(&qvec), &cited_themes)
                 .to_string(),
         );
@@ -774,7 +831,7 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         // Curated questions are embedded as typed: compare with the
         // question as typed, not with its expanded search form.
         let plain = self
-            .embedder
+            .embedder()
             .embed(&[question], EmbedKind::Query)?
             .into_iter()
             .next()
@@ -801,12 +858,15 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
     pub fn assess(&self, standalone: &str) -> Result<Assessment> {
         let expansions = self.lexicon.expansions(standalone);
         let query = self.lexicon.expand(standalone);
-        let vector = self
-            .embedder
-            .embed(&[query.as_str()], EmbedKind::Query)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Unavailable("the embedder returned no vector".into()))?;
+        let embed = |m: &Models| -> Result<Vec<f32>> {
+            m.embedder
+                .embed(&[query.as_str()], EmbedKind::Query)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Unavailable("the embedder returned no vector".into()))
+        };
+        let mut models = self.models();
+        let mut vector = embed(&models)?;
         let filters = Filters {
             max_per_document: self.answer.per_document,
             priorities: self
@@ -817,9 +877,21 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
                 .collect(),
             ..Filters::default()
         };
-        let hits = self
+        let k = self.answer.sources;
+        let hits = match self
             .retriever
-            .search(&query, &vector, self.answer.sources, &filters)?;
+            .search(&query, &vector, models.embedder.id(), k, &filters)
+        {
+            // The index switched model between embedding and search: once
+            // more with the new one.
+            Err(Error::ModelChanged) => {
+                models = self.models();
+                vector = embed(&models)?;
+                self.retriever
+                    .search(&query, &vector, models.embedder.id(), k, &filters)?
+            }
+            r => r?,
+        };
         let groups = confidence::term_groups(standalone, &expansions);
         let firsts: Vec<String> = groups.iter().map(|g| g[0].clone()).collect();
         let (total, dfs) = self.retriever.term_frequencies(&firsts)?;
@@ -833,6 +905,7 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             weights,
             features,
             confidence,
+            models,
         })
     }
 
