@@ -471,6 +471,22 @@ fn apply_env(
     for (key, default) in defaults {
         let name = format!("{prefix}_{}", key.to_uppercase());
         if let toml::Value::Table(sub) = default {
+            // A map-valued key (`answer.priorities`) is set whole, as an
+            // inline table: `GUICHET_ANSWER_PRIORITIES='{ mairie = 1.3 }'`.
+            if let Some(raw) = env(&name) {
+                let value = format!("v = {raw}")
+                    .parse::<toml::Table>()
+                    .ok()
+                    .and_then(|mut t| t.remove("v"))
+                    .filter(toml::Value::is_table)
+                    .ok_or_else(|| {
+                        Error::Usage(format!(
+                            "{name}={raw}: not an inline table such as {{ key = 1.0 }}"
+                        ))
+                    })?;
+                table.insert(key.clone(), value);
+                continue;
+            }
             let entry = table
                 .entry(key.clone())
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));

@@ -410,6 +410,22 @@ fn export_then_import_into_an_empty_directory_gives_the_same_knowledge_twice_ove
     ] {
         assert_eq!(jsonl(&second.join(f)), jsonl(&third.join(f)), "{f}");
     }
+    // Source priorities are configuration: exported in the manifest, shown
+    // on import for the new server's guichet.toml.
+    let with_priorities = work.path().join("priorities");
+    let (o, stdout, stderr) = run(guichet()
+        .arg("--data-dir")
+        .arg(&fresh)
+        .env("GUICHET_ANSWER_PRIORITIES", "{ mairie = 1.3 }")
+        .arg("export")
+        .arg("--out")
+        .arg(&with_priorities));
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let out = import(&fresh, &with_priorities, &["--dry-run"]);
+    assert!(
+        out.contains("[answer.priorities]") && out.contains("\"mairie\" = 1.3"),
+        "{out}"
+    );
     // The imported curated answer is served.
     let again = Server::start(&fresh, &[]);
     let a = again.ask("Où se marier à Démo ?", None);

@@ -135,7 +135,11 @@ pub(super) fn restore(config: &Config, args: RestoreArgs) -> Result<()> {
 
 /// Writes the town's knowledge as JSONL.
 pub(super) fn export(config: &Config, args: ExportArgs) -> Result<()> {
-    let k = export::export(&config.data_dir, &args.out)?;
+    let k = export::export(
+        &config.data_dir,
+        &args.out,
+        &config.settings.answer.priorities,
+    )?;
     println!(
         "exported to {}: {} curated answers, {} exclusions, {} evaluation cases, {} documents, {} users",
         args.out.display(),
@@ -225,6 +229,15 @@ pub(super) fn import(config: &Config, args: ImportArgs) -> Result<()> {
     }
     for m in &r.missing_files {
         println!("skipped (its file is not in the export): {m}");
+    }
+    let priorities = export::read_priorities(&args.dir);
+    if !priorities.is_empty() && priorities != config.settings.answer.priorities {
+        println!(
+            "the exporting server gave source priorities that this configuration lacks; add to guichet.toml:\n[answer.priorities]"
+        );
+        for (k, v) in &priorities {
+            println!("{k:?} = {v}");
+        }
     }
     for (name, token) in &r.new_tokens {
         println!("user {name}: new token {token} (shown once; exports hold no secret)");

@@ -3,7 +3,9 @@
 //! move to a new server or share with a neighbouring commune.
 //!
 //! An export is a folder:
-//! * `manifest.json`: `kind` (`guichet-export`), versions, counts;
+//! * `manifest.json`: `kind` (`guichet-export`), versions, counts, and the
+//!   source priorities of `[answer.priorities]` (configuration, not data:
+//!   import shows them for the new server's `guichet.toml`);
 //! * `curated.jsonl`: curated answers (question, variants, answer,
 //!   sources, validated_by, validated_at, expires_at);
 //! * `exclusions.jsonl`: excluded topics (topic, keywords, message,
@@ -267,8 +269,13 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
 }
 
 /// Writes the knowledge of the data directory `data_dir` into the folder
-/// `out` (created; files already there are replaced).
-pub fn export(data_dir: &Path, out: &Path) -> Result<Knowledge> {
+/// `out` (created; files already there are replaced). `priorities` (the
+/// configuration's `[answer.priorities]`) go into the manifest.
+pub fn export(
+    data_dir: &Path,
+    out: &Path,
+    priorities: &BTreeMap<String, f64>,
+) -> Result<Knowledge> {
     let db = data_dir.join(super::backup::DATABASE);
     if !db.is_file() {
         return Err(Error::Usage(format!(
@@ -301,6 +308,7 @@ pub fn export(data_dir: &Path, out: &Path) -> Result<Knowledge> {
         "guichet_version": env!("CARGO_PKG_VERSION"),
         "schema_version": crate::schema::CURRENT,
         "created_at": crate::time::utc(crate::time::now_secs()),
+        "priorities": priorities,
         "counts": {
             "curated": k.curated.len(),
             "exclusions": k.exclusions.len(),
@@ -312,6 +320,15 @@ pub fn export(data_dir: &Path, out: &Path) -> Result<Knowledge> {
     let m = out.join("manifest.json");
     std::fs::write(&m, format!("{manifest:#}\n")).map_err(|e| io(&m, e))?;
     Ok(k)
+}
+
+/// The source priorities recorded in an export's manifest.
+pub fn read_priorities(dir: &Path) -> BTreeMap<String, f64> {
+    std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|m| serde_json::from_value(m["priorities"].clone()).ok())
+        .unwrap_or_default()
 }
 
 /// Reads an export folder.
