@@ -54,22 +54,43 @@ pub fn normalize(text: &str) -> String {
     terms(text).join(" ")
 }
 
+/// Stems at least this long are also matched by their first
+/// `len - PREFIX_DROP` letters (never fewer than [`PREFIX_MIN`]).
+const PREFIX_FROM: usize = 7;
+/// Letters dropped from a long stem to make its prefix.
+const PREFIX_DROP: usize = 2;
+/// The shortest prefix used.
+const PREFIX_MIN: usize = 6;
+
 /// An FTS5 query matching any of the question's terms (BM25 ranks chunks
 /// with more and rarer terms first). `None` when nothing is left to match.
+///
+/// Snowball's French stemmer does not join a verb and its noun
+/// (`inscrire` → `inscrir`, `inscription` → `inscript`; `renouveler`,
+/// `renouvellement`), while citizens and documents use either. A long
+/// stem is therefore matched by its prefix (`inscri*`), a truncation
+/// known to work well for French (J. Savoy's stemming studies); the
+/// effect is measured in the README's knowledge base section.
 pub fn fts_query(question: &str) -> Option<String> {
-    let mut t = terms(question);
+    let mut t: Vec<String> = terms(question)
+        .into_iter()
+        .map(|w| {
+            let n = w.chars().count();
+            if n >= PREFIX_FROM && !w.chars().any(|c| c.is_ascii_digit()) {
+                let keep = (n - PREFIX_DROP).max(PREFIX_MIN);
+                format!("\"{}\"*", w.chars().take(keep).collect::<String>())
+            } else {
+                format!("\"{w}\"")
+            }
+        })
+        .collect();
     t.sort();
     t.dedup();
     if t.is_empty() {
         return None;
     }
     // Terms are letters and digits only, so quoting is enough.
-    Some(
-        t.iter()
-            .map(|w| format!("\"{w}\""))
-            .collect::<Vec<_>>()
-            .join(" OR "),
-    )
+    Some(t.join(" OR "))
 }
 
 #[cfg(test)]
@@ -86,5 +107,10 @@ mod tests {
         assert!(terms("Cerfa n° 13750*05").contains(&"13750".to_owned()));
         assert_eq!(fts_query("de la"), None);
         assert_eq!(fts_query("Prix cantine").unwrap(), "\"cantin\" OR \"prix\"");
+        // Long stems match their verb or noun too.
+        assert_eq!(
+            fts_query("inscription électorale").unwrap(),
+            "\"elector\"* OR \"inscri\"*"
+        );
     }
 }
