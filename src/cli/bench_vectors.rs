@@ -26,6 +26,81 @@ pub(super) struct VectorBenchArgs {
     /// Queries per size.
     #[arg(long, default_value_t = 200)]
     queries: usize,
+    /// A Python with `hnswlib` (e.g. the `chroma-hnswlib` wheel) and numpy:
+    /// hnswlib builds and searches the same vectors with the same
+    /// parameters, in the same run, for ratios.
+    #[arg(long)]
+    hnswlib_python: Option<std::path::PathBuf>,
+}
+
+/// The hnswlib side (`bench_hnswlib.py`).
+const HNSWLIB_SCRIPT: &str = include_str!("bench_hnswlib.py");
+
+fn f32_file(path: &std::path::Path, rows: &[Vec<f32>]) -> Result<()> {
+    let mut bytes = Vec::with_capacity(rows.len() * rows.first().map_or(0, Vec::len) * 4);
+    for r in rows {
+        for x in r {
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    std::fs::write(path, bytes).map_err(|source| crate::Error::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// hnswlib's build seconds, p50 and p99 ms and recall@10 on the same data.
+fn hnswlib(
+    python: &std::path::Path,
+    data: &[Vec<f32>],
+    queries: &[Vec<f32>],
+    exact: &[Vec<usize>],
+    dim: usize,
+) -> Result<serde_json::Value> {
+    let dir = tempfile::tempdir().map_err(|source| crate::Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let script = dir.path().join("bench_hnswlib.py");
+    std::fs::write(&script, HNSWLIB_SCRIPT).map_err(|source| crate::Error::Io {
+        path: script.clone(),
+        source,
+    })?;
+    f32_file(&dir.path().join("data.f32"), data)?;
+    f32_file(&dir.path().join("queries.f32"), queries)?;
+    let ids: Vec<u8> = exact
+        .iter()
+        .flat_map(|e| e.iter().flat_map(|&i| (i as u32).to_le_bytes()))
+        .collect();
+    std::fs::write(dir.path().join("exact.u32"), ids).map_err(|source| crate::Error::Io {
+        path: dir.path().join("exact.u32"),
+        source,
+    })?;
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .arg(dir.path().join("data.f32"))
+        .arg(dir.path().join("queries.f32"))
+        .arg(dir.path().join("exact.u32"))
+        .args([
+            data.len().to_string(),
+            dim.to_string(),
+            crate::kb::vector::MAX_CONNECTIONS.to_string(),
+            crate::kb::vector::EF_CONSTRUCTION.to_string(),
+            crate::kb::vector::EF_SEARCH.to_string(),
+        ])
+        .output()
+        .map_err(|source| crate::Error::Io {
+            path: python.to_owned(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(crate::Error::Usage(format!(
+            "hnswlib run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| crate::Error::Usage(format!("hnswlib output: {e}")))
 }
 
 fn unit(mut v: Vec<f32>) -> Vec<f32> {
@@ -89,6 +164,7 @@ pub(super) fn run(args: VectorBenchArgs) -> Result<()> {
         let index = VectorIndex::build(args.dim, &pairs)?.graph_only();
         let build = t.elapsed().as_secs_f64();
         let (mut hnsw_ms, mut exact_ms, mut recall) = (Vec::new(), Vec::new(), 0.0);
+        let mut exact_ids = Vec::new();
         for q in &queries {
             let t = Instant::now();
             let got = index.search(q, 10);
@@ -101,6 +177,7 @@ pub(super) fn run(args: VectorBenchArgs) -> Result<()> {
                 .filter(|(id, _)| want.contains(&(*id as usize)))
                 .count();
             recall += hit as f64 / 10.0;
+            exact_ids.push(want);
         }
         hnsw_ms.sort_by(f64::total_cmp);
         exact_ms.sort_by(f64::total_cmp);
@@ -111,6 +188,21 @@ pub(super) fn run(args: VectorBenchArgs) -> Result<()> {
             recall / queries.len() as f64,
             pct(&exact_ms, 0.5)
         );
+        if let Some(py) = &args.hnswlib_python {
+            let h = hnswlib(py, &data, &queries, &exact_ids, args.dim)?;
+            let f = |k: &str| h[k].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "{:>9} {:>10.1} {:>12.2} {:>12.2} {:>10.3} {:>13}   hnswlib (same vectors and parameters): build {:.2}x, p50 {:.2}x its time",
+                "hnswlib",
+                f("build_s"),
+                f("p50_ms"),
+                f("p99_ms"),
+                f("recall"),
+                "",
+                build / f("build_s"),
+                pct(&hnsw_ms, 0.5) / f("p50_ms"),
+            );
+        }
     }
     Ok(())
 }

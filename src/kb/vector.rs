@@ -27,14 +27,14 @@ use hnsw_rs::hnswio::HnswIo;
 use crate::{Error, Result};
 
 /// Neighbours per node (hnswlib's usual M).
-const MAX_CONNECTIONS: usize = 16;
+pub const MAX_CONNECTIONS: usize = 16;
 /// Candidates explored while building.
-const EF_CONSTRUCTION: usize = 200;
+pub const EF_CONSTRUCTION: usize = 200;
 /// Candidates explored per search (at least k). Measured with `guichet
 /// bench vectors` on 50,000 embedding-like 384-d vectors: 128 gave recall@10
 /// 0.80 in 3.0 ms, 400 gives 0.96 in 7.1 ms; embedding the question costs
 /// more than either.
-const EF_SEARCH: usize = 400;
+pub const EF_SEARCH: usize = 400;
 /// Layers of the graph.
 const MAX_LAYERS: usize = 16;
 /// File base name of the dump inside the index folder.
