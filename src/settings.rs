@@ -111,6 +111,9 @@ pub struct TownSettings {
     pub hours: String,
     /// The town's web site.
     pub website: String,
+    /// When référents answer a handoff request, in words (told to the
+    /// citizen with the ticket's reference).
+    pub handoff_delay: String,
 }
 
 impl Default for TownSettings {
@@ -122,6 +125,7 @@ impl Default for TownSettings {
             address: "1 place de la Mairie, 00000 Démo".into(),
             hours: "du lundi au vendredi, de 8 h 30 à 17 h".into(),
             website: "https://www.mairie-demo.fr".into(),
+            handoff_delay: "en général sous deux jours ouvrés".into(),
         }
     }
 }

@@ -109,7 +109,13 @@ fn staff_endpoints_need_a_valid_token_and_curated_answers_are_served_until_expir
 
 #[test]
 fn exclusions_feedback_and_handoffs() {
-    let server = Server::start(&service_kb(), &[]);
+    let server = Server::start(
+        &service_kb(),
+        &[(
+            "GUICHET_TOWN_HANDOFF_DELAY",
+            "sous 48 heures, du lundi au vendredi",
+        )],
+    );
     let t = token(&server, "bob", "admin");
     let (s, e) = call(
         &server,
@@ -175,6 +181,13 @@ fn exclusions_feedback_and_handoffs() {
     assert_eq!(s, 201, "{h}");
     let reference = h["reference"].as_str().unwrap();
     assert!(h["message"].as_str().unwrap().contains(reference));
+    assert!(
+        h["message"]
+            .as_str()
+            .unwrap()
+            .contains("dès que possible, sous 48 heures, du lundi au vendredi."),
+        "{h}"
+    );
     let (s, list) = call(&server, "GET", "/api/handoffs", Some(&t), None);
     assert_eq!(s, 200);
     let ticket = &list.as_array().unwrap()[0];
@@ -341,6 +354,22 @@ fn stats_count_the_questions_asked_with_their_topics_and_metrics_parse() {
         body.contains("guichet_answers_total{status=\"answered\"} 1"),
         "{body}"
     );
+    // Latency histograms: cumulative buckets up to +Inf = every answer.
+    let value = |prefix: &str| -> Vec<f64> {
+        body.lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let answers: f64 = value("guichet_answers_total{").iter().sum();
+    assert!(answers >= 3.0, "{body}");
+    for h in ["guichet_answer_duration_ms", "guichet_answer_first_text_ms"] {
+        let buckets = value(&format!("{h}_bucket"));
+        assert_eq!(buckets.len(), 10, "{body}");
+        assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+        assert_eq!(*buckets.last().unwrap(), answers);
+        assert_eq!(value(&format!("{h}_count")), vec![answers]);
+    }
 }
 
 /// A small DOCX: the rules of a room, with a deposit amount.

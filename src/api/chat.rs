@@ -189,6 +189,10 @@ pub fn start_answer(
             Ok(answer) => {
                 let idx = status_index(answer.status);
                 metrics.answers[idx].fetch_add(1, Ordering::Relaxed);
+                metrics.total_ms.observe(answer.timings.total_ms);
+                metrics
+                    .first_token_ms
+                    .observe(answer.timings.first_token_ms);
                 let answer_id = new_id();
                 match conversations.lock() {
                     Ok(mut c) => {

@@ -80,6 +80,32 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "guichet_answers_failed_total {}",
         m.failed.load(Ordering::Relaxed)
     );
+    for (name, help, h) in [
+        (
+            "guichet_answer_duration_ms",
+            "Time to the whole answer, in milliseconds.",
+            &m.total_ms,
+        ),
+        (
+            "guichet_answer_first_text_ms",
+            "Time to the first piece of answer text, in milliseconds.",
+            &m.first_token_ms,
+        ),
+    ] {
+        let _ = writeln!(s, "# HELP {name} {help}");
+        let _ = writeln!(s, "# TYPE {name} histogram");
+        for (b, bound) in h.buckets.iter().zip(super::LATENCY_BUCKETS_MS) {
+            let _ = writeln!(
+                s,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                b.load(Ordering::Relaxed)
+            );
+        }
+        let count = h.count.load(Ordering::Relaxed);
+        let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(s, "{name}_sum {}", h.sum_ms.load(Ordering::Relaxed));
+        let _ = writeln!(s, "{name}_count {count}");
+    }
     let _ = writeln!(s, "# TYPE guichet_answers_in_progress gauge");
     let _ = writeln!(
         s,

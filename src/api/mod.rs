@@ -98,6 +98,38 @@ pub struct Metrics {
     pub rate_limited: AtomicU64,
     /// Answers that failed or timed out.
     pub failed: AtomicU64,
+    /// Time to the whole answer.
+    pub total_ms: Histogram,
+    /// Time to the first piece of answer text.
+    pub first_token_ms: Histogram,
+}
+
+/// Upper bounds of the latency buckets, in milliseconds (Prometheus
+/// histogram convention: cumulative counts, then `+Inf`).
+pub const LATENCY_BUCKETS_MS: [u64; 9] = [100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000];
+
+/// A latency histogram for `/metrics`, lock-free.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    /// Observations at or below each bound of [`LATENCY_BUCKETS_MS`].
+    pub buckets: [AtomicU64; 9],
+    /// All observations.
+    pub count: AtomicU64,
+    /// Their sum, in milliseconds.
+    pub sum_ms: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one duration.
+    pub fn observe(&self, ms: u64) {
+        for (b, bound) in self.buckets.iter().zip(LATENCY_BUCKETS_MS) {
+            if ms <= bound {
+                b.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_ms.fetch_add(ms, Ordering::Relaxed);
+    }
 }
 
 /// The state every handler sees.

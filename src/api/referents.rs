@@ -252,8 +252,8 @@ pub async fn handoff(
         Json(serde_json::json!({
             "reference": t.reference,
             "message": format!(
-                "Votre demande est transmise aux agents de {} sous la référence {}. Ils vous répondront dès que possible, en général sous deux jours ouvrés. {}",
-                town.name, t.reference, town.contact_text()
+                "Votre demande est transmise aux agents de {} sous la référence {}. Ils vous répondront dès que possible, {}. {}",
+                town.name, t.reference, town.handoff_delay.trim().trim_end_matches('.'), town.contact_text()
             ),
         })),
     )
