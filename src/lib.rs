@@ -32,3 +32,7 @@ pub mod stats;
 pub mod time;
 
 pub use error::{Error, Result};
+
+/// Embeds texts as questions: how curated-answer imports and statistics
+/// get vectors without depending on where the embedder lives.
+pub type EmbedTexts<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;

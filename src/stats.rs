@@ -53,6 +53,67 @@ pub struct Stats {
     /// by normalised text; groups smaller than the privacy minimum are
     /// left out).
     pub top_unanswered: Vec<(String, u64)>,
+    /// Every unanswered question with its count, grouped by normalised
+    /// text only and not filtered (for [`group_similar`]; never sent).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub unanswered_groups: Vec<(String, u64)>,
+}
+
+/// Two unanswered questions whose embeddings are at least this close are
+/// counted as one. Measured with e5-small on a handful of pairs: the same
+/// question reworded scored 0.962–0.986 ("Quels sont les horaires de la
+/// piscine municipale ?", "Horaires de la piscine municipale ?", "À quelle
+/// heure ouvre la piscine municipale ?"; adopting a cat at the shelter in
+/// three wordings: 0.966–0.982), another question on the same subject
+/// 0.90–0.95 (the pool's prices, the shelter's hours), unrelated 0.75–0.78.
+/// Provisional, like the curated answers' threshold.
+pub const UNANSWERED_SIMILARITY: f32 = 0.96;
+
+/// Groups at most this many distinct unanswered questions by similarity
+/// (the most asked first); the rest stay grouped by text.
+const MAX_EMBEDDED: usize = 500;
+
+/// Merges the unanswered questions of `groups` (text, count) that ask the
+/// same thing in other words ([`UNANSWERED_SIMILARITY`] between their
+/// embeddings from `embed`), each group named by its most asked wording;
+/// then keeps the groups asked at least `min_group` times (privacy), most
+/// asked first, 20 at most.
+pub fn group_similar(
+    mut groups: Vec<(String, u64)>,
+    embed: crate::EmbedTexts<'_>,
+    min_group: u64,
+) -> Result<Vec<(String, u64)>> {
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let n = groups.len().min(MAX_EMBEDDED);
+    let texts: Vec<String> = groups[..n].iter().map(|g| g.0.clone()).collect();
+    let vectors = if texts.is_empty() {
+        Vec::new()
+    } else {
+        embed(&texts)?
+    };
+    let mut merged: Vec<(String, u64, Option<Vec<f32>>)> = Vec::new();
+    for (i, (q, count)) in groups.into_iter().enumerate() {
+        let v = vectors.get(i).cloned();
+        let close = v.as_ref().and_then(|v| {
+            merged.iter().position(|(_, _, m)| {
+                m.as_ref()
+                    .is_some_and(|m| guichet_models::cosine(m, v) >= UNANSWERED_SIMILARITY)
+            })
+        });
+        match close {
+            Some(j) => merged[j].1 += count,
+            None => merged.push((q, count, v)),
+        }
+    }
+    let mut top: Vec<(String, u64)> = merged
+        .into_iter()
+        .filter(|(_, n, _)| *n >= min_group)
+        .map(|(q, n, _)| (q, n))
+        .collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.truncate(20);
+    Ok(top)
 }
 
 /// Days since the epoch of a `YYYY-MM-DD` date (`None` if malformed).
@@ -192,9 +253,11 @@ pub fn compute(
     total.median_ms = median(&mut all_times);
     let mut topics: Vec<(String, u64)> = topics.into_iter().collect();
     topics.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut top: Vec<(String, u64)> = unanswered
-        .into_values()
+    let all: Vec<(String, u64)> = unanswered.into_values().collect();
+    let mut top: Vec<(String, u64)> = all
+        .iter()
         .filter(|(_, n)| *n >= min_group)
+        .cloned()
         .collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     top.truncate(20);
@@ -206,6 +269,7 @@ pub fn compute(
         periods: out,
         topics,
         top_unanswered: top,
+        unanswered_groups: all,
     })
 }
 

@@ -466,7 +466,9 @@ pub struct StatsQuery {
 }
 
 /// `GET /api/stats`: questions per period, answered / abstained / curated
-/// / handed off, thumbs, median latency, topics, top unanswered questions.
+/// / handed off, thumbs, median latency, topics, top unanswered questions
+/// (the same question in other words counted once, see
+/// [`crate::stats::group_similar`]).
 #[utoipa::path(get, path = "/api/stats", tag = "référents", security(("bearer" = [])),
     params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("granularity" = Option<String>, Query)),
     responses((status = 200, body = crate::stats::Stats), (status = 422, body = super::error::ErrorBody)))]
@@ -490,12 +492,21 @@ pub async fn stats(
         Some("week") => true,
         Some(_) => return Err(Error::Invalid("« granularity » vaut day ou week.".into())),
     };
-    let s = state.engine()?.conversations()?.stats(
-        &from,
-        &to,
-        week,
-        state.settings.privacy.min_group_size,
-    )?;
+    let engine = state.engine()?;
+    let min_group = state.settings.privacy.min_group_size;
+    let mut s = engine.conversations()?.stats(&from, &to, week, min_group)?;
+    // Grouped by similarity outside the store's lock.
+    let embedder = engine.assistant.embedder();
+    let groups = std::mem::take(&mut s.unanswered_groups);
+    s.top_unanswered = tokio::task::spawn_blocking(move || {
+        let embed = |texts: &[String]| -> Result<Vec<Vec<f32>>> {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            Ok(embedder.embed(&refs, EmbedKind::Query)?)
+        };
+        crate::stats::group_similar(groups, &embed, min_group)
+    })
+    .await
+    .map_err(|e| Error::Unavailable(format!("statistics task: {e}")))??;
     Ok(Json(s).into_response())
 }
 

@@ -396,9 +396,6 @@ impl ImportReport {
     }
 }
 
-/// Embeds curated questions (curated answers are matched on them).
-pub type Embed<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;
-
 /// Where and how [`import`] writes.
 #[derive(Debug, Clone, Copy)]
 pub struct ImportOptions<'a> {
@@ -419,7 +416,7 @@ pub fn import(
     k: &Knowledge,
     db: &Path,
     options: ImportOptions<'_>,
-    embed: Embed<'_>,
+    embed: crate::EmbedTexts<'_>,
     ingest: &mut dyn FnMut(&Path, &str) -> Result<()>,
 ) -> Result<ImportReport> {
     let ImportOptions {
