@@ -406,7 +406,9 @@ impl Referents {
             > 0)
     }
 
-    fn curated_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Curated> {
+    /// A curated answer from a row of `id, question, variants, answer,
+    /// sources, validated_by, validated_at, expires_at`.
+    pub(crate) fn curated_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Curated> {
         let variants: String = r.get(2)?;
         let sources: String = r.get(4)?;
         Ok(Curated {

@@ -266,16 +266,13 @@ async fn source_file(State(state): State<AppState>, Path(id): Path<i64>) -> Resu
         "html" => "text/html; charset=utf-8",
         _ => "text/plain; charset=utf-8",
     };
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(|n| {
-            n.replace(
-                |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
-                "_",
-            )
-        })
-        .unwrap_or_else(|| "document".into());
+    let name = super::documents::sanitize(
+        &path
+            .file_name()
+            .map_or(std::borrow::Cow::Borrowed("document"), |n| {
+                n.to_string_lossy()
+            }),
+    );
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
@@ -298,19 +295,23 @@ async fn source_file(State(state): State<AppState>, Path(id): Path<i64>) -> Resu
 /// `widget.eval_runs` — its name, `summary.json` and `report.html`.
 async fn latest_eval(State(state): State<AppState>, _staff: Staff) -> Result<Response> {
     let root = std::path::PathBuf::from(&state.settings.widget.eval_runs);
-    let run = tokio::task::spawn_blocking(move || newest_run(&root))
-        .await
-        .map_err(|e| Error::Unavailable(format!("eval lookup: {e}")))?;
-    let Some(dir) = run else {
+    let found = tokio::task::spawn_blocking(move || {
+        newest_run(&root).map(|dir| {
+            let summary: serde_json::Value = std::fs::read_to_string(dir.join("summary.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(serde_json::Value::Null);
+            let report = std::fs::read_to_string(dir.join("report.html")).ok();
+            (dir, summary, report)
+        })
+    })
+    .await
+    .map_err(|e| Error::Unavailable(format!("eval lookup: {e}")))?;
+    let Some((dir, summary, report)) = found else {
         return Err(Error::NotFound(
             "Aucune évaluation n'a encore été lancée (guichet eval run).".into(),
         ));
     };
-    let summary: serde_json::Value = std::fs::read_to_string(dir.join("summary.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(serde_json::Value::Null);
-    let report = std::fs::read_to_string(dir.join("report.html")).ok();
     Ok(axum::Json(serde_json::json!({
         "run": dir.file_name().and_then(|n| n.to_str()).unwrap_or(""),
         "summary": summary,

@@ -167,10 +167,6 @@ pub(super) fn import(config: &Config, args: ImportArgs) -> Result<()> {
         )?)
     };
     let db = config.data_dir.join(backup::DATABASE);
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| Error::Io {
-        path: config.data_dir.clone(),
-        source: e,
-    })?;
     let e = embedder.clone();
     let embed = move |texts: &[String]| {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();

@@ -56,6 +56,20 @@ pub struct CuratedRecord {
     pub expires_at: Option<String>,
 }
 
+impl From<crate::referents::Curated> for CuratedRecord {
+    fn from(c: crate::referents::Curated) -> Self {
+        Self {
+            question: c.question,
+            variants: c.variants,
+            answer: c.answer,
+            sources: c.sources,
+            validated_by: c.validated_by,
+            validated_at: c.validated_at,
+            expires_at: c.expires_at,
+        }
+    }
+}
+
 /// An excluded topic as exported.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ExclusionRecord {
@@ -141,23 +155,11 @@ fn json_list(s: &str) -> Vec<String> {
 /// Reads the town's knowledge from the database at `db`.
 pub fn collect(db: &Path) -> Result<Knowledge> {
     let conn = crate::schema::open(db)?;
-    let mut k = Knowledge::default();
-    let mut st = conn.prepare(
-        "SELECT question, variants, answer, sources, validated_by, validated_at, expires_at FROM curated",
-    )?;
-    k.curated = st
-        .query_map([], |r| {
-            Ok(CuratedRecord {
-                question: r.get(0)?,
-                variants: json_list(&r.get::<_, String>(1)?),
-                answer: r.get(2)?,
-                sources: json_list(&r.get::<_, String>(3)?),
-                validated_by: r.get(4)?,
-                validated_at: r.get(5)?,
-                expires_at: r.get(6)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let referents = crate::referents::Referents::open(db)?;
+    let mut k = Knowledge {
+        curated: referents.curated()?.into_iter().map(Into::into).collect(),
+        ..Knowledge::default()
+    };
     k.curated
         .sort_by(|a, b| (&a.question, &a.answer).cmp(&(&b.question, &b.answer)));
     let mut st = conn.prepare(
@@ -211,17 +213,16 @@ pub fn collect(db: &Path) -> Result<Knowledge> {
         .collect::<rusqlite::Result<Vec<_>>>()?;
     k.documents
         .sort_by(|a, b| (&a.title, &a.hash).cmp(&(&b.title, &b.hash)));
-    let mut st = conn.prepare("SELECT name, role, created_at, revoked_at FROM users")?;
-    k.users = st
-        .query_map([], |r| {
-            Ok(UserRecord {
-                name: r.get(0)?,
-                role: r.get(1)?,
-                created_at: r.get(2)?,
-                revoked_at: r.get(3)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    k.users = referents
+        .users()?
+        .into_iter()
+        .map(|u| UserRecord {
+            name: u.name,
+            role: u.role.as_str().to_string(),
+            created_at: u.created_at,
+            revoked_at: u.revoked_at,
+        })
+        .collect();
     k.users.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(k)
 }
@@ -429,7 +430,23 @@ pub fn import(
         dry_run,
         ..ImportReport::default()
     };
-    let mut conn = crate::schema::open(db)?;
+    // A dry run into a data directory without a database compares with an
+    // empty one and creates nothing.
+    let exists = db.is_file();
+    let mut conn = if dry_run && !exists {
+        crate::schema::in_memory()?
+    } else {
+        crate::schema::open(db)?
+    };
+    // Cases from this database's own reviews are there already.
+    let own_cases: Vec<String> = if exists {
+        crate::evaluation::review_cases(db)?
+            .iter()
+            .filter_map(|c| c["id"].as_str().map(str::to_string))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let tx = conn.transaction()?;
     for c in &k.curated {
         let existing: Option<(i64, CuratedRecord)> = tx
@@ -437,22 +454,10 @@ pub fn import(
                 "SELECT id, question, variants, answer, sources, validated_by, validated_at, expires_at
                  FROM curated WHERE question = ?1 ORDER BY id LIMIT 1",
                 [&c.question],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        CuratedRecord {
-                            question: r.get(1)?,
-                            variants: json_list(&r.get::<_, String>(2)?),
-                            answer: r.get(3)?,
-                            sources: json_list(&r.get::<_, String>(4)?),
-                            validated_by: r.get(5)?,
-                            validated_at: r.get(6)?,
-                            expires_at: r.get(7)?,
-                        },
-                    ))
-                },
+                crate::referents::Referents::curated_row,
             )
-            .optional()?;
+            .optional()?
+            .map(|e| (e.id, e.into()));
         let replace_id = match existing {
             Some((_, e)) if &e == c => {
                 ImportReport::count(&mut report.unchanged, "curated");
@@ -577,11 +582,7 @@ pub fn import(
             )
             .optional()?;
         let existing = existing.and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());
-        // Cases from this database's own reviews are there already.
-        let from_reviews = existing.is_none()
-            && crate::evaluation::review_cases(db)
-                .ok()
-                .is_some_and(|r| r.iter().any(|c| c["id"] == id));
+        let from_reviews = existing.is_none() && own_cases.iter().any(|c| c == id);
         match existing {
             Some(x) if &x == case => {
                 ImportReport::count(&mut report.unchanged, "eval_cases");
