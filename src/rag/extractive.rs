@@ -8,13 +8,18 @@
 //! search: the IDF-weighted share of the question's terms it contains (a
 //! form number or an amount must match exactly) and the cosine between its
 //! embedding and the question's (paraphrases). A unit that introduces a
-//! list ("Pièces à fournir :") brings the list items after it.
+//! list ("Pièces à fournir :") brings the list items after it, and a list
+//! item picked alone comes after its introduction. When the question says
+//! what kind of fact it wants (an amount, a delay, a place: see
+//! [`super::wanted`]), units that hold one get a bonus: that is what
+//! separates "Le passeport coûte 86 €" from a definition of the passport.
 
 use std::collections::{BTreeSet, HashSet};
 
 use guichet_models::{cosine, EmbedKind, Embedder};
 
 use super::confidence::coverage;
+use super::wanted::{carries, Wanted};
 use crate::Result;
 
 /// Most units embedded per question: bounds the answer's cost (about a
@@ -26,6 +31,10 @@ const LONG_LINE: usize = 350;
 const MAX_SELECTED: usize = 4;
 /// List items brought by a unit that ends with a colon.
 const MAX_LIST_ITEMS: usize = 6;
+/// Share of a unit's words already in a picked one that makes it a repeat.
+const REPEAT_SHARE: f64 = 0.8;
+/// Score bonus of a unit holding the kind of fact the question wants.
+const WANTED_BONUS: f64 = 0.15;
 
 /// One retrieved chunk offered to the extractor.
 #[derive(Debug, Clone)]
@@ -73,6 +82,19 @@ fn is_heading(line: &str) -> bool {
         && l.chars().next().is_some_and(char::is_uppercase)
 }
 
+/// Whether a line is a table's header: a short title without an amount
+/// ("Entrée cinéma Nestor Burma Tarifs 2014") over a row with one. Its
+/// rows ("Tarif individuel 6,00 €") only make sense under it.
+fn is_table_header(line: &str, next: &str) -> bool {
+    let l = line.trim();
+    l.chars().count() < 90
+        && !l.ends_with(['.', ';', ':', '!', '?', ','])
+        && !l.starts_with(['-', '•'])
+        && l.chars().next().is_some_and(char::is_uppercase)
+        && !carries(Wanted::Amount, l)
+        && carries(Wanted::Amount, next)
+}
+
 fn units_of(passage: usize, p: &Passage<'_>, out: &mut Vec<Unit>) {
     let mut heading = p.section.rsplit(" › ").next().unwrap_or("").to_string();
     let lines: Vec<&str> = p
@@ -82,7 +104,7 @@ fn units_of(passage: usize, p: &Passage<'_>, out: &mut Vec<Unit>) {
         .filter(|l| !l.is_empty())
         .collect();
     for (i, line) in lines.iter().enumerate() {
-        if is_heading(line) && i + 1 < lines.len() {
+        if i + 1 < lines.len() && (is_heading(line) || is_table_header(line, lines[i + 1])) {
             heading = line.rsplit(" › ").next().unwrap_or(line).to_string();
             continue;
         }
@@ -117,10 +139,13 @@ fn key(text: &str) -> String {
 }
 
 /// The extractive answer to a question from `passages` (best first), or
-/// `None` when no unit shares anything with the question.
+/// `None` when no unit shares anything with the question. `wanted` is
+/// what the question asks for ([`super::wanted::wanted`]); a unit holding
+/// any of it gets the bonus.
 pub fn extract(
     question_vec: &[f32],
     terms: &[super::confidence::TermGroup],
+    wanted: &[Wanted],
     passages: &[Passage<'_>],
     embedder: &dyn Embedder,
 ) -> Result<Option<Extract>> {
@@ -166,7 +191,23 @@ pub fn extract(
         .map(|(&i, v)| {
             let dense = ((f64::from(cosine(question_vec, v)) - 0.75) / 0.15).clamp(0.0, 1.0);
             let prior = 0.04 / (1.0 + units[i].passage as f64);
-            (i, 0.55 * dense + 0.45 * lexical[i].min(1.0) + prior)
+            let u = &units[i];
+            let holds = |w: &Wanted| match w {
+                Wanted::Documents => carries(
+                    *w,
+                    &format!(
+                        "{} › {} › {}",
+                        passages[u.passage].section, u.heading, u.text
+                    ),
+                ),
+                _ => carries(*w, &u.text),
+            };
+            let fact = if wanted.iter().any(holds) {
+                WANTED_BONUS
+            } else {
+                0.0
+            };
+            (i, 0.55 * dense + 0.45 * lexical[i].min(1.0) + prior + fact)
         })
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -186,6 +227,9 @@ pub fn extract(
         }
         if picked.contains(&i)
             || (passages_used.len() >= 2 && !passages_used.contains(&units[i].passage))
+            || picked
+                .iter()
+                .any(|&j| repeats(&units[j].text, &units[i].text))
         {
             continue;
         }
@@ -205,17 +249,32 @@ pub fn extract(
             }
         }
     }
-    let chosen: Vec<&Unit> = picked.iter().map(|&i| &units[i]).collect();
-    let cited: BTreeSet<usize> = chosen.iter().map(|u| u.n).collect();
-    let text = if chosen.len() == 1 {
-        let u = chosen[0];
-        format!("{} [{}]", with_heading(u, true), u.n)
+    // A list item picked without its introduction reads after it ("…
+    // permet l'accès : au musée du Vieux Montpellier").
+    let lines: Vec<(String, &Unit)> = picked
+        .iter()
+        .map(|&i| {
+            let u = &units[i];
+            match intro_of(&units, i) {
+                Some(j) if !picked.contains(&j) => (format!("{} {}", units[j].text, u.text), u),
+                _ => (u.text.clone(), u),
+            }
+        })
+        .collect();
+    let cited: BTreeSet<usize> = lines.iter().map(|(_, u)| u.n).collect();
+    let text = if lines.len() == 1 {
+        let (t, u) = &lines[0];
+        format!("{} [{}]", with_heading(t, &u.heading, true), u.n)
     } else {
         let mut s = String::from("Voici ce qu'indiquent les documents :");
         let mut last_heading = String::new();
-        for u in &chosen {
+        for (t, u) in &lines {
             let show = u.heading != last_heading && !u.list_item;
-            s.push_str(&format!("\n- {} [{}]", with_heading(u, show), u.n));
+            s.push_str(&format!(
+                "\n- {} [{}]",
+                with_heading(t, &u.heading, show),
+                u.n
+            ));
             last_heading = u.heading.clone();
         }
         s
@@ -223,13 +282,52 @@ pub fn extract(
     Ok(Some(Extract { text, cited, best }))
 }
 
-/// The unit's text, after its heading when that adds context.
-fn with_heading(u: &Unit, show: bool) -> String {
-    let h = u.heading.trim();
-    if show && !h.is_empty() && !key(&u.text).contains(&key(h)) {
-        format!("{h} : {}", u.text)
+/// Words of three letters or more and numbers, folded: what two units are
+/// compared on.
+fn words(text: &str) -> HashSet<String> {
+    super::lexicon::folded_words(text)
+        .into_iter()
+        .filter(|w| w.chars().count() >= 3 || w.chars().any(|c| c.is_ascii_digit()))
+        .collect()
+}
+
+/// Whether `candidate` says again what `kept` said: it has no number
+/// `kept` lacks, and most of the shorter one's words are in the other (two
+/// fiches, or two overlapping chunks, stating the same deadline). A row
+/// that differs by its amount is never a repeat.
+fn repeats(kept: &str, candidate: &str) -> bool {
+    let (a, b) = (words(kept), words(candidate));
+    let number = |w: &&String| w.chars().any(|c| c.is_ascii_digit());
+    if b.iter().filter(number).any(|n| !a.contains(n)) {
+        return false;
+    }
+    let shorter = a.len().min(b.len());
+    shorter > 0 && a.intersection(&b).count() as f64 >= REPEAT_SHARE * shorter as f64
+}
+
+/// The introduction ("Pièces à fournir :") of the list item `i`, if it is
+/// one.
+fn intro_of(units: &[Unit], i: usize) -> Option<usize> {
+    if !units[i].list_item {
+        return None;
+    }
+    let mut j = i;
+    while j > 0 && units[j - 1].passage == units[i].passage {
+        j -= 1;
+        if !units[j].list_item {
+            return units[j].intro.then_some(j);
+        }
+    }
+    None
+}
+
+/// A unit's text, after its heading when that adds context.
+fn with_heading(text: &str, heading: &str, show: bool) -> String {
+    let h = heading.trim();
+    if show && !h.is_empty() && !key(text).contains(&key(h)) {
+        format!("{h} : {text}")
     } else {
-        u.text.clone()
+        text.to_string()
     }
 }
 
@@ -267,5 +365,52 @@ mod tests {
         );
         assert!(u[0].intro && u[1].list_item && !u[3].list_item);
         assert!(u.iter().all(|u| u.heading == "Pièces à fournir"));
+    }
+
+    #[test]
+    fn a_table_header_is_the_heading_of_its_rows() {
+        let p = Passage {
+            n: 1,
+            section: "Tarifs",
+            body: "Entrée cinéma Nestor Burma Tarifs 2014\nTarif individuel 6,00 €\nTarif réduit 5,00 €",
+        };
+        let mut u = Vec::new();
+        units_of(0, &p, &mut u);
+        let texts: Vec<&str> = u.iter().map(|u| u.text.as_str()).collect();
+        assert_eq!(texts, ["Tarif individuel 6,00 €", "Tarif réduit 5,00 €"]);
+        assert!(u
+            .iter()
+            .all(|u| u.heading == "Entrée cinéma Nestor Burma Tarifs 2014"));
+    }
+
+    #[test]
+    fn a_list_item_knows_its_introduction() {
+        let p = Passage {
+            n: 1,
+            section: "",
+            body: "Le parcours permet l'accès :\n- au musée du Vieux Montpellier\n- à la chapelle\nLa visite dure une heure.",
+        };
+        let mut u = Vec::new();
+        units_of(0, &p, &mut u);
+        assert_eq!(intro_of(&u, 2), Some(0));
+        assert_eq!(intro_of(&u, 1), Some(0));
+        assert_eq!(intro_of(&u, 3), None);
+        assert_eq!(intro_of(&u, 0), None);
+    }
+
+    #[test]
+    fn a_sentence_saying_the_same_again_is_a_repeat() {
+        assert!(repeats(
+            "Il faut demander à être inscrit au plus tard le 6e vendredi précédant le 1er tour de scrutin.",
+            "au plus tard le 6e vendredi précédant le 1er tour de scrutin"
+        ));
+        assert!(!repeats(
+            "Entre 0 et 14 ans, le passeport coûte 17 €.",
+            "Entre 0 et 14 ans, le passeport coûte 8,5 €."
+        ));
+        assert!(!repeats(
+            "La demande se fait en mairie.",
+            "La carte est gratuite pour les mineurs."
+        ));
     }
 }

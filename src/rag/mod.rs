@@ -26,6 +26,7 @@ pub mod privacy;
 pub mod prompt;
 pub mod safety;
 pub mod topic;
+pub mod wanted;
 pub mod worker;
 
 use std::collections::BTreeSet;
@@ -758,7 +759,9 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             }
         }
         if !done {
-            match extractive::extract(&qvec, &weights, &passages, models.embedder.as_ref())? {
+            let asked = wanted::wanted(&standalone);
+            match extractive::extract(&qvec, &weights, &asked, &passages, models.embedder.as_ref())?
+            {
                 Some(x) => {
                     text = guard.check(&x.text);
                     cited = x.cited;
