@@ -18,6 +18,7 @@
 pub mod citations;
 pub mod condense;
 pub mod confidence;
+pub mod degenerate;
 pub mod entities;
 pub mod extractive;
 pub mod guard;
@@ -1012,6 +1013,11 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         }
         let rest = guard.finish();
         emit(&rest);
+        let cut = gen.finish == guichet_models::FinishReason::Length;
+        if let Some(why) = degenerate::degenerate(&raw, cut) {
+            tracing::info!("generated answer unusable ({why}): extractive fallback");
+            return Ok((None, gen));
+        }
         let checked = citations::check(&raw, sources.len());
         if checked.cited.is_empty() {
             tracing::info!("generated answer has no valid citation: extractive fallback");
