@@ -200,3 +200,56 @@ fn killing_ingestion_midway_leaves_a_usable_knowledge_base() {
     let rest = ingest(data.path(), &[corpus]);
     assert!(rest.contains(&format!("unchanged {stored}")), "{rest}");
 }
+
+#[test]
+fn a_guichetignore_leaves_files_out_and_sync_removes_what_it_now_lists() {
+    ensure_e5();
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    let d = docs.path();
+    std::fs::copy(demo("service-public/F1965.xml"), d.join("F1965.xml")).unwrap();
+    std::fs::write(
+        d.join("index.csv"),
+        "id,titre\nF1965,Listes électorales : justificatif de domicile\n",
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("brouillons")).unwrap();
+    std::fs::write(
+        d.join("brouillons/note.md"),
+        "# Note interne\n\nÀ relire avant publication.\n",
+    )
+    .unwrap();
+    std::fs::write(d.join(".guichetignore"), "*.csv\nbrouillons/\n").unwrap();
+    let out = ingest(data.path(), &[d.to_path_buf()]);
+    assert!(
+        out.contains("added 1,") && out.contains("failed 0"),
+        "{out}"
+    );
+    let (_, listed, _) = run(kb(data.path()).args(["docs", "list"]));
+    assert!(listed.contains("F1965.xml"), "{listed}");
+    assert!(
+        !listed.contains("index.csv") && !listed.contains("note.md"),
+        "{listed}"
+    );
+
+    // Once the listing is no longer ignored it is ingested; ignored again,
+    // `--sync` removes it and keeps the fiche.
+    std::fs::write(d.join(".guichetignore"), "brouillons/\n").unwrap();
+    let out = ingest(data.path(), &[d.to_path_buf()]);
+    assert!(
+        out.contains("added 1,") && out.contains("unchanged 1"),
+        "{out}"
+    );
+    std::fs::write(d.join(".guichetignore"), "*.csv\nbrouillons/\n").unwrap();
+    let (o, out, err) = run(kb(data.path()).arg("ingest").arg("--sync").arg(d));
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains("removed 1") && out.contains("unchanged 1"),
+        "{out}"
+    );
+    let (_, listed, _) = run(kb(data.path()).args(["docs", "list"]));
+    assert!(
+        listed.contains("F1965.xml") && !listed.contains("index.csv"),
+        "{listed}"
+    );
+}

@@ -13,10 +13,12 @@ use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub(super) struct IngestArgs {
-    /// Files or folders (read recursively) to ingest.
+    /// Files or folders (read recursively; a `.guichetignore` in gitignore
+    /// syntax leaves files out) to ingest.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Also remove stored documents whose files are gone from these folders.
+    /// Also remove stored documents whose files are gone from these folders,
+    /// or are now listed in a `.guichetignore`.
     #[arg(long)]
     sync: bool,
     /// Collection to file the documents under (for search filters).

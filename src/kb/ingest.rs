@@ -5,7 +5,7 @@
 //! reported with its reason and never stops the others, and a crash leaves
 //! every document fully old or fully new. An unchanged file (same sha256) is
 //! skipped; with `sync`, documents whose files disappeared from the given
-//! folders are removed.
+//! folders, or are now left out by a [`IGNORE_FILE`], are removed.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -44,7 +44,8 @@ pub struct IngestReport {
 /// How to ingest.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
-    /// Also remove documents whose files are gone from the given folders.
+    /// Also remove documents whose files are gone from the given folders
+    /// (or left out by an ignore file).
     pub sync: bool,
     /// Collection to file the documents under.
     pub collection: String,
@@ -73,8 +74,15 @@ pub enum IngestEvent<'a> {
     FileDone(&'a Path),
 }
 
+/// The file that lists, in gitignore syntax, what a folder's ingestion
+/// leaves out (`SOURCE.md`, `*.csv`, `brouillons/`), read in the ingested
+/// folder, the folders below it and above it. A folder of documents often
+/// holds its own notes or a listing of its files; ingested, they repeat
+/// the documents' titles and get quoted to citizens as answers.
+pub const IGNORE_FILE: &str = ".guichetignore";
+
 /// Every file under `paths` (files as given, folders recursively; hidden
-/// entries skipped), sorted.
+/// entries and what an [`IGNORE_FILE`] lists skipped), sorted.
 pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
@@ -88,14 +96,21 @@ pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
             });
         }
-        for entry in walkdir::WalkDir::new(p)
+        let walk = ignore::WalkBuilder::new(p)
+            .hidden(true)
+            .parents(true)
+            .ignore(false)
+            .git_ignore(false)
+            .git_global(false)
+            .git_exclude(false)
+            .require_git(false)
             .follow_links(true)
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        {
+            .add_custom_ignore_filename(IGNORE_FILE)
+            .build();
+        for entry in walk {
             let entry =
                 entry.map_err(|e| Error::Usage(format!("cannot list {}: {e}", p.display())))?;
-            if entry.file_type().is_file() {
+            if entry.file_type().is_some_and(|t| t.is_file()) {
                 files.push(entry.into_path());
             }
         }
@@ -134,6 +149,8 @@ impl KnowledgeBase {
             on(IngestEvent::FileDone(file));
         }
         if options.sync {
+            let listed: std::collections::HashSet<String> =
+                files.iter().map(|f| source_of(f)).collect();
             let roots: Vec<String> = paths
                 .iter()
                 .filter(|p| p.is_dir())
@@ -141,10 +158,7 @@ impl KnowledgeBase {
                 .collect();
             for doc in self.store.documents()? {
                 let under = roots.iter().any(|r| Path::new(&doc.source).starts_with(r));
-                if under
-                    && !Path::new(&doc.source).exists()
-                    && self.store.remove_document(doc.id)?
-                {
+                if under && !listed.contains(&doc.source) && self.store.remove_document(doc.id)? {
                     report.removed += 1;
                 }
             }
