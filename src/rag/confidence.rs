@@ -99,6 +99,36 @@ pub fn unweighted(terms: Vec<String>) -> Vec<TermGroup> {
     terms.into_iter().map(|t| (vec![t], 1.0)).collect()
 }
 
+/// The capitalised words after a place preposition ("à Toulouse", "de
+/// Lyon", "en Bretagne"), not at the start of the text: the places a
+/// question names. One that no document contains means the question is
+/// about another town, whatever the other words match.
+pub fn place_names(text: &str) -> Vec<&str> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '?' | '!' | '.' | ';' | ':'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    for pair in words.windows(2) {
+        let (prep, word) = (pair[0].to_lowercase(), pair[1]);
+        let word = word
+            .strip_prefix("d'")
+            .or(word.strip_prefix("d’"))
+            .unwrap_or(word);
+        let prep_ok = matches!(prep.as_str(), "à" | "a" | "au" | "aux" | "de" | "du" | "en")
+            || pair[1].starts_with("d'")
+            || pair[1].starts_with("d’");
+        if prep_ok
+            && word.chars().count() >= 3
+            && word.chars().next().is_some_and(char::is_uppercase)
+            && !word.chars().all(|c| c.is_uppercase() || !c.is_alphabetic())
+        {
+            out.push(word);
+        }
+    }
+    out
+}
+
 /// The distinct terms of `text`, in order of first occurrence.
 pub fn distinct_terms(text: &str) -> Vec<String> {
     let mut seen = HashSet::new();
@@ -168,5 +198,21 @@ mod tests {
         });
         assert!(lo < mid && mid < hi, "{lo} {mid} {hi}");
         assert!((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi));
+    }
+
+    #[test]
+    fn places_are_the_capitalised_words_after_a_preposition() {
+        assert_eq!(
+            place_names("Combien coûte la cantine à Toulouse ?"),
+            ["Toulouse"]
+        );
+        assert_eq!(place_names("Le musée de Lyon est-il gratuit ?"), ["Lyon"]);
+        assert_eq!(
+            place_names("Où voter à Montpellier, en Occitanie ?"),
+            ["Montpellier", "Occitanie"]
+        );
+        // Acronyms and common words are not places.
+        assert!(place_names("Les aides de la CAF et du CCAS").is_empty());
+        assert!(place_names("Quels documents pour une carte d'identité ?").is_empty());
     }
 }

@@ -38,7 +38,7 @@ use guichet_models::generate::ChatFormat;
 use guichet_models::{Cancel, EmbedKind, Embedder, GenerationParams};
 use serde::Serialize;
 
-use crate::kb::{Filters, KnowledgeBase, SearchHit};
+use crate::kb::{lexical, Filters, KnowledgeBase, SearchHit};
 use crate::settings::{AnswerMode, AnswerSettings, TownSettings};
 use crate::{Error, Result};
 
@@ -899,9 +899,27 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         let groups = confidence::term_groups(standalone, &expansions);
         let firsts: Vec<String> = groups.iter().map(|g| g[0].clone()).collect();
         let (total, dfs) = self.retriever.term_frequencies(&firsts)?;
+        let unknown: Vec<&str> = confidence::place_names(standalone)
+            .into_iter()
+            .filter(|w| !self.town.name.contains(w))
+            .filter(|w| {
+                lexical::terms(w).iter().any(|t| {
+                    firsts
+                        .iter()
+                        .position(|f| f == t)
+                        .is_some_and(|i| dfs[i] == 0)
+                })
+            })
+            .collect();
         let weights = confidence::weighted_terms(total, &dfs, groups);
         let features = evidence(&hits, &weights);
-        let confidence = features.map_or(0.0, |f| confidence::CALIBRATED.score(&f));
+        let mut confidence = features.map_or(0.0, |f| confidence::CALIBRATED.score(&f));
+        if !unknown.is_empty() {
+            // "la cantine à Toulouse": no document names that place, so
+            // what was found is about somewhere else.
+            tracing::info!("the question names {unknown:?}, which no document does");
+            confidence = 0.0;
+        }
         Ok(Assessment {
             query,
             vector,
