@@ -335,6 +335,21 @@ fn with_heading(text: &str, heading: &str, show: bool) -> String {
 mod tests {
     use super::*;
 
+    /// The units of one passage with this section and body.
+    fn units(section: &str, body: &str) -> Vec<Unit> {
+        let mut u = Vec::new();
+        units_of(
+            0,
+            &Passage {
+                n: 1,
+                body,
+                section,
+            },
+            &mut u,
+        );
+        u
+    }
+
     #[test]
     fn headings_are_told_from_table_rows_and_sentences() {
         assert!(is_heading("Majeur › Pièces à fournir"));
@@ -346,13 +361,7 @@ mod tests {
 
     #[test]
     fn units_keep_their_heading_and_list_items() {
-        let p = Passage {
-            n: 1,
-            section: "Carte d'identité › Majeur",
-            body: "Pièces à fournir\nVous devez fournir :\n- une photo d'identité\n- un justificatif de domicile\nLa carte est gratuite.",
-        };
-        let mut u = Vec::new();
-        units_of(0, &p, &mut u);
+        let u = units("Carte d'identité › Majeur", "Pièces à fournir\nVous devez fournir :\n- une photo d'identité\n- un justificatif de domicile\nLa carte est gratuite.");
         let texts: Vec<&str> = u.iter().map(|u| u.text.as_str()).collect();
         assert_eq!(
             texts,
@@ -369,13 +378,10 @@ mod tests {
 
     #[test]
     fn a_table_header_is_the_heading_of_its_rows() {
-        let p = Passage {
-            n: 1,
-            section: "Tarifs",
-            body: "Entrée cinéma Nestor Burma Tarifs 2014\nTarif individuel 6,00 €\nTarif réduit 5,00 €",
-        };
-        let mut u = Vec::new();
-        units_of(0, &p, &mut u);
+        let u = units(
+            "Tarifs",
+            "Entrée cinéma Nestor Burma Tarifs 2014\nTarif individuel 6,00 €\nTarif réduit 5,00 €",
+        );
         let texts: Vec<&str> = u.iter().map(|u| u.text.as_str()).collect();
         assert_eq!(texts, ["Tarif individuel 6,00 €", "Tarif réduit 5,00 €"]);
         assert!(u
@@ -385,13 +391,7 @@ mod tests {
 
     #[test]
     fn a_list_item_knows_its_introduction() {
-        let p = Passage {
-            n: 1,
-            section: "",
-            body: "Le parcours permet l'accès :\n- au musée du Vieux Montpellier\n- à la chapelle\nLa visite dure une heure.",
-        };
-        let mut u = Vec::new();
-        units_of(0, &p, &mut u);
+        let u = units("", "Le parcours permet l'accès :\n- au musée du Vieux Montpellier\n- à la chapelle\nLa visite dure une heure.");
         assert_eq!(intro_of(&u, 2), Some(0));
         assert_eq!(intro_of(&u, 1), Some(0));
         assert_eq!(intro_of(&u, 3), None);
