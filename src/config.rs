@@ -155,6 +155,29 @@ impl Config {
     pub fn load_embedder(&self) -> Result<Arc<dyn Embedder>> {
         load_embedder(&self.embedding_model, self.e5_weights)
     }
+
+    /// The document parser: worker processes of this very binary, under
+    /// the `[ingest]` limits. Workers start on the first file.
+    pub fn parser(&self) -> Result<crate::parse::Parser> {
+        let program = std::env::current_exe().map_err(|source| Error::Io {
+            path: PathBuf::from("/proc/self/exe"),
+            source,
+        })?;
+        let ingest = &self.settings.ingest;
+        Ok(crate::parse::Parser::isolated(
+            program,
+            ingest.parse_limits(),
+            crate::parse::default_workers(ingest.workers),
+        ))
+    }
+
+    /// How ingestion files documents, with the configured limits.
+    pub fn ingest_options(&self) -> crate::kb::ingest::IngestOptions {
+        crate::kb::ingest::IngestOptions {
+            max_chunks: self.settings.ingest.max_chunks,
+            ..Default::default()
+        }
+    }
 }
 
 /// The configuration file (`--config`, else `./guichet.toml` when present)

@@ -30,6 +30,10 @@ pub enum Error {
     /// A document could not be read or parsed.
     #[error(transparent)]
     Ingest(#[from] guichet_ingest::Error),
+    /// A document was refused by its parse worker, or the worker died on
+    /// it (see [`crate::parse`]).
+    #[error(transparent)]
+    Parse(#[from] crate::parse::ParseFailure),
     /// The command line or configuration is inconsistent.
     #[error("{0}")]
     Usage(String),

@@ -6,6 +6,7 @@
 //! * [`config`], [`settings`]: `guichet.toml`, environment and flags,
 //!   validated into a typed [`config::Config`];
 //! * [`schema`]: the one database file's versioned schema and migrations;
+//! * [`parse`]: documents parsed in confined worker processes;
 //! * [`kb`]: the knowledge base (SQLite store with FTS5, HNSW vector index,
 //!   hybrid search, the ingestion pipeline);
 //! * [`rag`]: the answering engine; [`conversations`], [`referents`] and
@@ -24,6 +25,7 @@ pub mod durability;
 pub mod error;
 pub mod evaluation;
 pub mod kb;
+pub mod parse;
 pub mod rag;
 pub mod referents;
 pub mod schema;

@@ -37,6 +37,11 @@ fn tune_malloc() {
 fn tune_malloc() {}
 
 fn main() -> ExitCode {
+    // A parse worker reads no configuration and keeps glibc's defaults.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(code) = guichet::parse::worker::main_if_worker(&args) {
+        return code;
+    }
     tune_malloc();
     let args = guichet::cli::Args::parse();
     guichet::cli::init_tracing();

@@ -46,6 +46,8 @@ pub struct Settings {
     pub widget: WidgetSettings,
     /// Scheduled backups taken by the server.
     pub backup: BackupSettings,
+    /// Limits on the documents ingested.
+    pub ingest: IngestSettings,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             privacy: PrivacySettings::default(),
             widget: WidgetSettings::default(),
             backup: BackupSettings::default(),
+            ingest: IngestSettings::default(),
         }
     }
 }
@@ -356,6 +359,75 @@ impl Default for BackupSettings {
     }
 }
 
+/// `[ingest]`: what one document may cost. Documents are parsed in worker
+/// processes under these limits (see [`crate::parse`]); a file past one of
+/// them is refused alone, with its name and the limit, and the others go
+/// on. The defaults let every document of the shared municipal corpus
+/// through with a wide margin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Largest file read, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest total of decompressed bytes (PDF streams, DOCX/ODT parts).
+    pub max_uncompressed_bytes: u64,
+    /// Most pages of a PDF.
+    pub max_pages: usize,
+    /// Most characters of text in one document.
+    pub max_text_chars: usize,
+    /// Most chunks (passages) one document may give.
+    pub max_chunks: usize,
+    /// Deepest nesting of elements, arrays or dictionaries.
+    pub max_depth: usize,
+    /// Seconds one file may take to parse (wall clock and CPU).
+    pub timeout_secs: u64,
+    /// Memory (address space) of each parse worker, in MiB.
+    pub worker_memory_mib: u64,
+    /// Parse workers (0: one per core, at most 4).
+    pub workers: usize,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        let parse = crate::parse::ParseLimits::default();
+        Self {
+            max_file_bytes: parse.load.max_bytes,
+            max_uncompressed_bytes: parse.load.max_uncompressed,
+            max_pages: parse.load.max_pages,
+            max_text_chars: parse.load.max_text_chars,
+            max_chunks: crate::kb::ingest::DEFAULT_MAX_CHUNKS,
+            max_depth: parse.load.max_depth,
+            timeout_secs: parse.timeout_secs,
+            worker_memory_mib: parse.memory_bytes / (1024 * 1024),
+            workers: 0,
+        }
+    }
+}
+
+impl IngestSettings {
+    /// The limits the parse workers apply.
+    pub fn parse_limits(&self) -> crate::parse::ParseLimits {
+        let defaults = crate::parse::ParseLimits::default();
+        crate::parse::ParseLimits {
+            load: guichet_ingest::LoadOptions {
+                max_bytes: self.max_file_bytes,
+                max_uncompressed: self.max_uncompressed_bytes,
+                max_pages: self.max_pages,
+                max_text_chars: self.max_text_chars,
+                max_depth: self.max_depth,
+                ..defaults.load
+            },
+            timeout_secs: self.timeout_secs,
+            memory_bytes: self.worker_memory_mib.saturating_mul(1024 * 1024),
+            // A parsed document's JSON is a few times its text at most.
+            max_output_bytes: (self.max_text_chars as u64)
+                .saturating_mul(8)
+                .max(defaults.max_output_bytes),
+            ..defaults
+        }
+    }
+}
+
 /// WCAG relative luminance contrast of `#rrggbb` against white, `None`
 /// when the colour is malformed.
 pub fn contrast_with_white(color: &str) -> Option<f64> {
@@ -416,6 +488,20 @@ impl Settings {
             .any(|p| !(0.0..=10.0).contains(p))
         {
             return bad("answer.priorities must be between 0 and 10");
+        }
+        let i = &self.ingest;
+        if i.max_file_bytes == 0
+            || i.max_uncompressed_bytes == 0
+            || i.max_pages == 0
+            || i.max_text_chars == 0
+            || i.max_chunks == 0
+            || i.max_depth == 0
+            || i.timeout_secs == 0
+        {
+            return bad("the [ingest] limits must be at least 1");
+        }
+        if i.worker_memory_mib < 128 {
+            return bad("ingest.worker_memory_mib must be at least 128 (the worker program itself needs some)");
         }
         if !(0.0..=24.0 * 366.0).contains(&self.backup.every_hours) {
             return bad("backup.every_hours must be between 0 and a year");

@@ -186,6 +186,11 @@ impl Server {
         server
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's data directory.
     pub fn data_dir(&self) -> &std::path::Path {
         self._data.path()
@@ -396,4 +401,59 @@ pub fn wait_job(server: &Server, t: &str, id: &str) -> serde_json::Value {
         assert!(start.elapsed().as_secs() < 300, "job not done: {j}");
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
+}
+
+/// A process's peak resident memory so far (`VmHWM`), in bytes.
+pub fn peak_memory(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Runs a command to its end while watching its peak resident memory
+/// (its own, not its children's): output and the last peak seen.
+pub fn run_watching_memory(cmd: &mut Command) -> (Output, String, String, u64) {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run guichet");
+    let pid = child.id();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut s).ok();
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut s).ok();
+        s
+    });
+    let mut peak = 0;
+    let status = loop {
+        if let Some(p) = peak_memory(pid) {
+            peak = peak.max(p);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let stdout = out_reader.join().unwrap();
+    let stderr = err_reader.join().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let (o, e) = (text(&stdout), text(&stderr));
+    (
+        Output {
+            status,
+            stdout,
+            stderr,
+        },
+        o,
+        e,
+        peak,
+    )
 }

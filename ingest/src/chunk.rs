@@ -150,7 +150,11 @@ pub fn split_sentences(text: &str) -> Vec<String> {
                     || n.is_ascii_digit()
                     || matches!(n, '«' | '"' | '“' | '(' | '[' | '–' | '—' | '-' | '•')
             });
-            let abbreviation = c == '.' && end == i + 1 && is_abbreviation(&chars[start..i]);
+            // The word before the period is all that matters: looking
+            // back further would make a text of periods without spaces
+            // quadratic.
+            let word_from = start.max(i.saturating_sub(MAX_ABBREVIATION_LOOKBACK));
+            let abbreviation = c == '.' && end == i + 1 && is_abbreviation(&chars[word_from..i]);
             if spaced && starts_new && !abbreviation {
                 let s: String = chars[start..end].iter().collect();
                 let s = s.trim();
@@ -172,6 +176,42 @@ pub fn split_sentences(text: &str) -> Vec<String> {
         sentences.push(crate::clean::collapse_ws(rest));
     }
     sentences
+}
+
+/// How far back, in characters, [`split_sentences`] looks for the word
+/// before a period: longer than any abbreviation or dotted acronym.
+const MAX_ABBREVIATION_LOOKBACK: usize = 32;
+
+/// Words longer than this many bytes are cut to this size, followed by
+/// `…`, before chunking: a 1 MB "word" (a hostile file, a base64 blob
+/// pasted in a page) would otherwise be one unit that no chunk can hold,
+/// tokenized whole at every attempt, and its pieces would be noise to
+/// embed. Real words and the URLs of municipal pages are shorter.
+pub const MAX_WORD_BYTES: usize = 256;
+
+/// `text` with every word longer than [`MAX_WORD_BYTES`] cut (at a
+/// character boundary) and marked with `…`; borrowed when none is.
+fn cut_long_words(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.split_whitespace().any(|w| w.len() > MAX_WORD_BYTES) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().min(1 << 20));
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if word.len() <= MAX_WORD_BYTES {
+            out.push_str(word);
+        } else {
+            let mut end = MAX_WORD_BYTES;
+            while !word.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.push_str(&word[..end]);
+            out.push('…');
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Whether the word just before a period is an abbreviation or an initial.
@@ -236,11 +276,21 @@ pub fn chunk(
     let target = opts.target_tokens.clamp(4, max);
     let min = opts.min_tokens.min(target);
 
-    // Section sizes.
+    // Section sizes, for merging short sections only: a block far longer
+    // than a chunk is estimated from its length (a token holds at most a
+    // few bytes, so the estimate is still past the target) rather than
+    // tokenized whole once more.
+    let block_size = |t: &str| {
+        if t.len() > 64 * max {
+            t.len() / 4
+        } else {
+            count_tokens(t)
+        }
+    };
     let sizes: Vec<usize> = doc
         .sections
         .iter()
-        .map(|s| s.blocks.iter().map(|b| count_tokens(b.text())).sum())
+        .map(|s| s.blocks.iter().map(|b| block_size(b.text())).sum())
         .collect();
 
     // 1. Groups of consecutive sections.
@@ -297,7 +347,12 @@ pub fn chunk(
             }
         }
 
-        // 3. Packing.
+        // 3. Packing. `after[i]`: the tokens of `units[i..]`, so that the
+        // size of the rest is known without summing it again per chunk.
+        let mut after = vec![0usize; units.len() + 1];
+        for i in (0..units.len()).rev() {
+            after[i] = after[i + 1] + units[i].tokens;
+        }
         let overlap_budget = (opts.overlap.clamp(0.0, 0.5) * target as f32) as usize;
         let mut start = 0;
         while start < units.len() {
@@ -311,7 +366,7 @@ pub fn chunk(
                 tokens = units[start].tokens;
                 end = start + 1;
             }
-            let rest: usize = units[end..].iter().map(|u| u.tokens).sum();
+            let rest = after[end];
             if rest > 0 && rest < min && tokens + rest <= body_max {
                 end = units.len();
             }
@@ -360,13 +415,15 @@ fn context_line(title: &str, path: &[String], max: usize, count: &dyn Fn(&str) -
     if count(&line) <= limit {
         return line;
     }
-    let words: Vec<&str> = line.split_whitespace().collect();
+    let words: Vec<&str> = line.split_whitespace().take(limit).collect();
     let k = longest_fitting(&words, limit, count).max(1);
     format!("{} …", words[..k.min(words.len())].join(" "))
 }
 
 /// The largest `k` such that the first `k` words fit in `limit` tokens
 /// (binary search, so that a long text costs few calls to the counter).
+/// Callers pass at most `limit` words (a word is at least one token), so
+/// that each call costs in proportion to what it can keep.
 fn longest_fitting(words: &[&str], limit: usize, count: &dyn Fn(&str) -> usize) -> usize {
     let (mut lo, mut hi) = (0usize, words.len());
     while lo < hi {
@@ -397,16 +454,18 @@ fn block_units(
         page,
         heading: false,
     };
+    let text = cut_long_words(block.text());
     let whole = match block {
-        Block::Paragraph(t) => t.clone(),
-        Block::ListItem(t) => format!("- {t}"),
-        Block::TableRow(t) => t.clone(),
+        Block::Paragraph(_) | Block::TableRow(_) => text.into_owned(),
+        Block::ListItem(_) => format!("- {text}"),
     };
-    let whole_tokens = count(&whole);
     // List items and table rows stay whole when they fit.
-    if !matches!(block, Block::Paragraph(_)) && whole_tokens <= body_max {
-        units.push(unit(whole, whole_tokens, Join::Line));
-        return;
+    if !matches!(block, Block::Paragraph(_)) {
+        let whole_tokens = count(&whole);
+        if whole_tokens <= body_max {
+            units.push(unit(whole, whole_tokens, Join::Line));
+            return;
+        }
     }
     let pieces = match block {
         Block::TableRow(_) => vec![whole],
@@ -422,7 +481,8 @@ fn block_units(
             let words: Vec<&str> = sentence.split_whitespace().collect();
             let mut i = 0;
             while i < words.len() {
-                let k = longest_fitting(&words[i..], body_max, count).max(1);
+                let window = &words[i..(i + body_max).min(words.len())];
+                let k = longest_fitting(window, body_max, count).max(1);
                 let part = words[i..i + k].join(" ");
                 let tokens = count(&part);
                 units.push(unit(part, tokens, join));

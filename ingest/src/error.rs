@@ -66,6 +66,52 @@ pub enum Error {
         /// What is wrong, in plain words.
         reason: String,
     },
+    /// Elements (XML, HTML) or arrays and dictionaries (PDF) nested deeper
+    /// than [`crate::LoadOptions::max_depth`]: no real document is built so,
+    /// and parsing it would overflow the stack.
+    #[error("{name}: fichier trop complexe (imbrication de plus de {limit} niveaux)")]
+    TooDeep {
+        /// The file name.
+        name: String,
+        /// The limit that was exceeded.
+        limit: usize,
+    },
+    /// The compressed parts of a PDF expand past
+    /// [`crate::LoadOptions::max_uncompressed`] (a deflate bomb).
+    #[error("{name}: contenu décompressé trop volumineux (plus de {} Mo)", limit / 1_000_000)]
+    Inflated {
+        /// The file name.
+        name: String,
+        /// The limit that was exceeded, in bytes.
+        limit: u64,
+    },
+    /// A PDF with more pages than [`crate::LoadOptions::max_pages`].
+    #[error("{name}: trop de pages ({pages}, limite {limit})")]
+    TooManyPages {
+        /// The file name.
+        name: String,
+        /// The pages found.
+        pages: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More text than [`crate::LoadOptions::max_text_chars`].
+    #[error("{name}: texte trop long ({}limite {limit} caractères)", chars.map(|c| format!("{c} caractères, ")).unwrap_or_default())]
+    TextTooLong {
+        /// The file name.
+        name: String,
+        /// The characters found, when the file was decoded before refusing.
+        chars: Option<usize>,
+        /// The limit.
+        limit: usize,
+    },
+    /// Most of the text is in "words" longer than any real word (over
+    /// [`crate::MAX_WORD_BYTES`] bytes): encoded data, not prose.
+    #[error("{name}: le texte n'est pas fait de mots (données encodées ?)")]
+    NotWords {
+        /// The file name.
+        name: String,
+    },
     /// A PDF whose pages carry no text layer, most likely scanned images;
     /// OCR is not done here.
     #[error("{name}: no extractable text: scanned document?")]

@@ -106,11 +106,11 @@ const BLOCKS: &[&str] = &[
 ];
 
 /// Loads an HTML page.
-pub(crate) fn load(name: &str, bytes: &[u8]) -> Result<Document> {
+pub(crate) fn load(name: &str, bytes: &[u8], opts: &crate::LoadOptions) -> Result<Document> {
     let (source, _) = clean::decode_text(bytes);
     let html = Html::parse_document(&source);
     let root = html.root_element();
-    // The walk below is recursive: refuse absurd nesting (see MAX_DEPTH).
+    // The walk below is recursive: refuse absurd nesting.
     let mut depths = std::collections::HashMap::new();
     for node in html.tree.root().descendants() {
         let d = node
@@ -118,11 +118,11 @@ pub(crate) fn load(name: &str, bytes: &[u8]) -> Result<Document> {
             .and_then(|p| depths.get(&p.id()).copied())
             .unwrap_or(0)
             + 1;
-        if d > crate::MAX_DEPTH {
-            return Err(crate::Error::malformed(
-                name,
-                format!("elements nested deeper than {} levels", crate::MAX_DEPTH),
-            ));
+        if d > opts.max_depth {
+            return Err(crate::Error::TooDeep {
+                name: name.to_string(),
+                limit: opts.max_depth,
+            });
         }
         depths.insert(node.id(), d);
     }

@@ -42,6 +42,18 @@
 //! - `clean`: text normalisation shared by the loaders (whitespace,
 //!   ligatures, control characters, Unicode NFC).
 //! - `chunk`: sentence splitting for French and the chunker.
+//! - [`hostile`]: builders of hostile files (nested PDFs, deflate bombs,
+//!   megabyte words) for the tests that check the limits.
+//!
+//! # Limits
+//!
+//! [`LoadOptions`] bounds what one file may cost: its size, what it
+//! decompresses to, its pages, its text, its nesting. Each limit is
+//! checked before the work it bounds (a PDF's nesting is scanned before
+//! lopdf parses it, its streams are inflated into a counter before a page
+//! is read), and chunking is linear in the text. The loaders still run in
+//! the caller's process: the root crate runs them in confined worker
+//! processes, the backstop for what no check here foresaw.
 
 mod chunk;
 mod clean;
@@ -54,6 +66,8 @@ mod pdf;
 mod service_public;
 mod text;
 
+pub mod hostile;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
@@ -61,7 +75,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use chunk::{chunk, split_sentences, Chunk, ChunkOptions};
+pub use chunk::{chunk, split_sentences, Chunk, ChunkOptions, MAX_WORD_BYTES};
 pub use detect::detect;
 pub use error::{Error, Result};
 
@@ -220,26 +234,45 @@ impl Block {
 }
 
 /// Limits applied while loading, so that one hostile or accidental file
-/// cannot exhaust memory or time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// cannot exhaust memory or time. The defaults let every real document of
+/// the shared municipal corpus through with a wide margin (its largest PDF
+/// is under 1 MiB, 40 pages and 200,000 characters) and refuse what no
+/// town publishes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LoadOptions {
     /// Largest input accepted, in bytes (default 64 MiB: a long council
     /// minutes PDF is a few MiB, a scanned one tens of MiB).
     pub max_bytes: u64,
-    /// Largest total of uncompressed bytes read from a DOCX/ODT archive
-    /// (default 64 MiB): a zip bomb stops here, whatever its headers claim.
+    /// Largest total of uncompressed bytes read from a DOCX/ODT archive or
+    /// from a PDF's compressed streams other than images (default 256 MiB):
+    /// a zip or deflate bomb stops here, whatever its headers claim.
     pub max_uncompressed: u64,
     /// Most entries accepted in a DOCX/ODT archive (default 10,000; a real
     /// document has tens).
     pub max_zip_entries: usize,
+    /// Most pages read from a PDF (default 5,000).
+    pub max_pages: usize,
+    /// Most characters of text a document may hold once loaded (default
+    /// 10 million, about 4,000 pages): past it the file is refused rather
+    /// than spending an hour embedding it.
+    pub max_text_chars: usize,
+    /// Deepest nesting of elements (XML, HTML) or of arrays and
+    /// dictionaries (PDF) accepted (default 256; real documents stay under a
+    /// few dozen). Tree walks are recursive: deeper input would overflow
+    /// the stack, an abort rather than a catchable error.
+    pub max_depth: usize,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             max_bytes: 64 * 1024 * 1024,
-            max_uncompressed: 64 * 1024 * 1024,
+            max_uncompressed: 256 * 1024 * 1024,
             max_zip_entries: 10_000,
+            max_pages: 5_000,
+            max_text_chars: 10_000_000,
+            max_depth: MAX_DEPTH,
         }
     }
 }
@@ -296,26 +329,71 @@ pub fn load_bytes_with(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<D
         });
     }
     let format = detect(name, bytes, opts)?;
+    // A character takes at most four bytes: a text file larger than four
+    // times the text limit is refused before it is decoded.
+    let textual = matches!(format, Format::Text | Format::Markdown | Format::Html);
+    if textual && size / 4 > opts.max_text_chars as u64 {
+        return Err(Error::TextTooLong {
+            name: name.to_string(),
+            chars: None,
+            limit: opts.max_text_chars,
+        });
+    }
     let doc = match format {
-        Format::Pdf => pdf::load(name, bytes)?,
-        Format::ServicePublic => service_public::load(name, bytes)?,
-        Format::Html => html::load(name, bytes)?,
+        Format::Pdf => pdf::load(name, bytes, opts)?,
+        Format::ServicePublic => service_public::load(name, bytes, opts)?,
+        Format::Html => html::load(name, bytes, opts)?,
         Format::Markdown => markdown::load(name, bytes)?,
         Format::Text => text::load(name, bytes)?,
         Format::Docx => office::load_docx(name, bytes, opts)?,
         Format::Odt => office::load_odt(name, bytes, opts)?,
     };
-    finish(name, doc)
+    finish(name, doc, opts)
 }
 
-/// Drops empty blocks and sections, and refuses a document without text.
-fn finish(name: &str, mut doc: Document) -> Result<Document> {
+/// Drops empty blocks and sections, refuses a document without text or
+/// with more than [`LoadOptions::max_text_chars`] of it.
+fn finish(name: &str, mut doc: Document, opts: &LoadOptions) -> Result<Document> {
     for section in &mut doc.sections {
         section.blocks.retain(|b| !b.text().trim().is_empty());
     }
     doc.sections.retain(|s| !s.blocks.is_empty());
     if doc.sections.is_empty() {
         return Err(Error::NoText {
+            name: name.to_string(),
+        });
+    }
+    let chars: usize = doc
+        .sections
+        .iter()
+        .flat_map(|s| &s.blocks)
+        .map(|b| b.text().chars().count())
+        .sum();
+    if chars > opts.max_text_chars {
+        return Err(Error::TextTooLong {
+            name: name.to_string(),
+            chars: Some(chars),
+            limit: opts.max_text_chars,
+        });
+    }
+    // Text that is mostly "words" longer than any word (an encoded blob, a
+    // file of one megabyte-long word) has nothing to say to a citizen.
+    let in_long_words: usize = doc
+        .sections
+        .iter()
+        .flat_map(|s| &s.blocks)
+        .flat_map(|b| b.text().split_whitespace())
+        .filter(|w| w.len() > chunk::MAX_WORD_BYTES)
+        .map(str::len)
+        .sum();
+    let bytes: usize = doc
+        .sections
+        .iter()
+        .flat_map(|s| &s.blocks)
+        .map(|b| b.text().len())
+        .sum();
+    if in_long_words * 2 > bytes {
+        return Err(Error::NotWords {
             name: name.to_string(),
         });
     }
@@ -365,14 +443,14 @@ impl SectionBuilder {
     }
 }
 
-/// The deepest element nesting the loaders accept. Their tree walks are
+/// The default of [`LoadOptions::max_depth`]. The loaders' tree walks are
 /// recursive, so a hostile file of a million nested elements would
 /// otherwise overflow the stack (an abort, not a catchable panic); real
 /// documents stay under a few dozen levels.
-pub(crate) const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 256;
 
-/// Refuses an XML tree nested deeper than [`MAX_DEPTH`] (one linear pass).
-pub(crate) fn check_xml_depth(name: &str, xml: &roxmltree::Document) -> Result<()> {
+/// Refuses an XML tree nested deeper than `limit` (one linear pass).
+pub(crate) fn check_xml_depth(name: &str, xml: &roxmltree::Document, limit: usize) -> Result<()> {
     let mut depth = vec![0usize; xml.descendants().count() + 1];
     for node in xml.descendants() {
         let parent = node.parent().map(|p| p.id().get_usize());
@@ -380,11 +458,11 @@ pub(crate) fn check_xml_depth(name: &str, xml: &roxmltree::Document) -> Result<(
         if let Some(slot) = depth.get_mut(node.id().get_usize()) {
             *slot = d;
         }
-        if d > MAX_DEPTH {
-            return Err(Error::malformed(
-                name,
-                format!("elements nested deeper than {MAX_DEPTH} levels"),
-            ));
+        if d > limit {
+            return Err(Error::TooDeep {
+                name: name.to_string(),
+                limit,
+            });
         }
     }
     Ok(())

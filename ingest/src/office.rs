@@ -101,7 +101,12 @@ impl<'a> Archive<'a> {
 }
 
 /// Parses an XML part.
-fn parse<'i>(name: &str, entry: &str, text: &'i str) -> Result<XmlDocument<'i>> {
+fn parse<'i>(
+    name: &str,
+    entry: &str,
+    text: &'i str,
+    opts: &LoadOptions,
+) -> Result<XmlDocument<'i>> {
     let xml = XmlDocument::parse_with_options(
         text,
         ParsingOptions {
@@ -110,7 +115,7 @@ fn parse<'i>(name: &str, entry: &str, text: &'i str) -> Result<XmlDocument<'i>> 
         },
     )
     .map_err(|e| Error::malformed(name, format!("{entry}: invalid XML: {e}")))?;
-    crate::check_xml_depth(name, &xml)?;
+    crate::check_xml_depth(name, &xml, opts.max_depth)?;
     Ok(xml)
 }
 
@@ -184,7 +189,7 @@ pub(crate) fn load_docx(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<
     // Style id → lower-case style name.
     let mut styles: HashMap<String, String> = HashMap::new();
     if let Some(text) = &styles_xml {
-        if let Ok(xml) = parse(name, "word/styles.xml", text) {
+        if let Ok(xml) = parse(name, "word/styles.xml", text, opts) {
             for s in xml.descendants().filter(|n| n.has_tag_name_local("style")) {
                 if let (Some(id), Some(n)) = (attr(s, "styleId"), child(s, "name")) {
                     styles.insert(
@@ -196,13 +201,13 @@ pub(crate) fn load_docx(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<
         }
     }
     let (mut title, date) = match &core_xml {
-        Some(text) => parse(name, "docProps/core.xml", text)
+        Some(text) => parse(name, "docProps/core.xml", text, opts)
             .map(|x| core_properties(&x))
             .unwrap_or((None, None)),
         None => (None, None),
     };
 
-    let xml = parse(name, "word/document.xml", &body_xml)?;
+    let xml = parse(name, "word/document.xml", &body_xml, opts)?;
     let body = xml
         .descendants()
         .find(|n| n.has_tag_name_local("body"))
@@ -356,12 +361,12 @@ pub(crate) fn load_odt(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<D
         .ok_or_else(|| Error::malformed(name, "no content.xml in the archive"))?;
     let meta = archive.read("meta.xml")?;
     let (title, date) = match &meta {
-        Some(text) => parse(name, "meta.xml", text)
+        Some(text) => parse(name, "meta.xml", text, opts)
             .map(|x| core_properties(&x))
             .unwrap_or((None, None)),
         None => (None, None),
     };
-    let xml = parse(name, "content.xml", &content)?;
+    let xml = parse(name, "content.xml", &content, opts)?;
     let body = xml
         .descendants()
         .find(|n| {

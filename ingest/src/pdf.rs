@@ -37,7 +37,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pdf_extract::{Document as PdfDocument, Object, PlainTextOutput};
 
-use crate::{clean, default_title, text, Document, Error, Format, Result, Section};
+use crate::{clean, default_title, text, Document, Error, Format, LoadOptions, Result, Section};
 
 /// Minimum letters and digits for a page to count as having text.
 const MIN_PAGE_CHARS: usize = 16;
@@ -51,15 +51,20 @@ struct Extracted {
 }
 
 /// Loads a PDF.
-pub(crate) fn load(name: &str, bytes: &[u8]) -> Result<Document> {
-    let extracted = catch_unwind(AssertUnwindSafe(|| extract(bytes)))
-        .map_err(|panic| {
+pub(crate) fn load(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Document> {
+    if nesting_exceeds(bytes, opts.max_depth) {
+        return Err(Error::TooDeep {
+            name: name.to_string(),
+            limit: opts.max_depth,
+        });
+    }
+    let extracted =
+        catch_unwind(AssertUnwindSafe(|| extract(name, bytes, opts))).map_err(|panic| {
             Error::malformed(
                 name,
                 format!("the PDF parser crashed ({})", panic_message(&panic)),
             )
-        })?
-        .map_err(|reason| Error::malformed(name, reason))?;
+        })??;
 
     let mut failed = Vec::new();
     let mut pages: Vec<(u32, Vec<String>)> = Vec::new();
@@ -145,14 +150,28 @@ pub(crate) fn load(name: &str, bytes: &[u8]) -> Result<Document> {
 }
 
 /// Parses the file and extracts each page; runs inside `catch_unwind`.
-fn extract(bytes: &[u8]) -> std::result::Result<Extracted, String> {
-    let mut doc = PdfDocument::load_mem(bytes).map_err(|e| format!("cannot parse the PDF: {e}"))?;
+fn extract(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Extracted> {
+    let mut doc = PdfDocument::load_mem(bytes)
+        .map_err(|e| Error::malformed(name, format!("cannot parse the PDF: {e}")))?;
     if doc.is_encrypted() {
         doc.decrypt("")
-            .map_err(|_| "encrypted PDF: a password is needed".to_string())?;
+            .map_err(|_| Error::malformed(name, "encrypted PDF: a password is needed"))?;
+    }
+    if inflated_exceeds(&doc, opts.max_uncompressed) {
+        return Err(Error::Inflated {
+            name: name.to_string(),
+            limit: opts.max_uncompressed,
+        });
     }
     let info = info_strings(&doc);
     let page_numbers: Vec<u32> = doc.get_pages().keys().copied().collect();
+    if page_numbers.len() > opts.max_pages {
+        return Err(Error::TooManyPages {
+            name: name.to_string(),
+            pages: page_numbers.len(),
+            limit: opts.max_pages,
+        });
+    }
     let pages = page_numbers
         .into_iter()
         .map(|page| {
@@ -173,6 +192,134 @@ fn extract(bytes: &[u8]) -> std::result::Result<Extracted, String> {
         })
         .collect();
     Ok(Extracted { pages, info })
+}
+
+/// Whether arrays (`[`) and dictionaries (`<<`) nest deeper than `limit`
+/// anywhere in the file's syntax. lopdf's parser and pdf-extract's walks
+/// recurse on nesting, so a file of 100,000 nested arrays overflows the
+/// stack: this linear scan refuses it first. Streams, strings and comments
+/// are skipped (their bytes are data, not syntax), and the depth restarts
+/// at each `endobj` so that one unbalanced object cannot add up with the
+/// next. Nesting hidden in compressed object streams is not seen here: the
+/// parse worker's stack limit is the backstop for it.
+fn nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
+    let n = bytes.len();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < n {
+        match bytes[i] {
+            b'%' => {
+                while i < n && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'(' => {
+                // A literal string: balanced parentheses, `\` escapes.
+                let mut open = 0usize;
+                while i < n {
+                    match bytes[i] {
+                        b'\\' => i += 1,
+                        b'(' => open += 1,
+                        b')' => {
+                            open -= 1;
+                            if open == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                depth += 1;
+                i += 1;
+            }
+            b'<' => {
+                // A hex string.
+                while i < n && bytes[i] != b'>' {
+                    i += 1;
+                }
+            }
+            b'>' if bytes.get(i + 1) == Some(&b'>') => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'[' => depth += 1,
+            b']' => depth = depth.saturating_sub(1),
+            b's' if keyword_at(bytes, i, b"stream") => {
+                i += b"stream".len();
+                match find(&bytes[i..], b"endstream") {
+                    Some(p) => i += p + b"endstream".len() - 1,
+                    None => return false,
+                }
+            }
+            b'e' if keyword_at(bytes, i, b"endobj") => depth = 0,
+            _ => {}
+        }
+        if depth > limit {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether `word` stands at `i` as a keyword: not inside a longer name.
+fn keyword_at(bytes: &[u8], i: usize, word: &[u8]) -> bool {
+    let before = i.checked_sub(1).map(|j| bytes[j]);
+    let after = bytes.get(i + word.len()).copied();
+    let delimiter =
+        |c: Option<u8>| c.is_none_or(|c| c.is_ascii_whitespace() || b"()<>[]{}/%".contains(&c));
+    bytes[i..].starts_with(word) && delimiter(before) && delimiter(after)
+}
+
+/// The first position of `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Whether the PDF's Flate-compressed streams, images left aside (the text
+/// extraction never decodes them), expand to more than `limit` bytes in
+/// all. Each stream is inflated into a counter, never into memory, and the
+/// count stops at the limit: a 3 MB file inflating to 3 GiB is refused
+/// after reading `limit` bytes of it, instead of exhausting memory when the
+/// page is read.
+fn inflated_exceeds(doc: &PdfDocument, limit: u64) -> bool {
+    use std::io::Read;
+    let mut total = 0u64;
+    for object in doc.objects.values() {
+        let Object::Stream(stream) = object else {
+            continue;
+        };
+        let image = stream
+            .dict
+            .get(b"Subtype")
+            .ok()
+            .and_then(|s| s.as_name().ok())
+            .is_some_and(|s| s == b"Image");
+        let flate = match stream.dict.get(b"Filter") {
+            Ok(Object::Name(n)) => n.as_slice() == b"FlateDecode",
+            Ok(Object::Array(filters)) => filters
+                .first()
+                .and_then(|f| f.as_name().ok())
+                .is_some_and(|f| f == b"FlateDecode"),
+            _ => false,
+        };
+        if image || !flate {
+            continue;
+        }
+        let mut decoder = flate2::read::ZlibDecoder::new(stream.content.as_slice());
+        let mut buf = [0u8; 16 * 1024];
+        // A corrupt stream counts what it yielded before the error.
+        while let Ok(read @ 1..) = decoder.read(&mut buf) {
+            total += read as u64;
+            if total > limit {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// The panic payload as text, when it is one.

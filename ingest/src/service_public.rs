@@ -35,7 +35,7 @@ use roxmltree::{Document as XmlDocument, Node, ParsingOptions};
 use crate::{clean, find_iso_date, text, Block, Document, Error, Format, Result, SectionBuilder};
 
 /// Loads a fiche.
-pub(crate) fn load(name: &str, bytes: &[u8]) -> Result<Document> {
+pub(crate) fn load(name: &str, bytes: &[u8], opts: &crate::LoadOptions) -> Result<Document> {
     let source = std::str::from_utf8(bytes)
         .map_err(|e| Error::malformed(name, format!("the XML is not valid UTF-8: {e}")))?;
     let source = source.trim_start_matches('\u{FEFF}');
@@ -47,7 +47,7 @@ pub(crate) fn load(name: &str, bytes: &[u8]) -> Result<Document> {
         },
     )
     .map_err(|e| Error::malformed(name, format!("invalid XML: {e}")))?;
-    crate::check_xml_depth(name, &xml)?;
+    crate::check_xml_depth(name, &xml, opts.max_depth)?;
     let root = xml.root_element();
 
     let title = child(root, "title")

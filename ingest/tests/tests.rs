@@ -5,5 +5,6 @@ mod broken;
 mod chunking;
 mod common;
 mod formats;
+mod hostile;
 mod pdf;
 mod service_public;

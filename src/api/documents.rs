@@ -205,9 +205,10 @@ fn ingest_one(
     let embedder = engine.assistant.embedder().clone();
     let options = IngestOptions {
         collection: collection.to_string(),
-        ..IngestOptions::default()
+        ..engine.ingest_options.clone()
     };
     let prepared = prepare(
+        &engine.parser,
         &embedder,
         name,
         source,

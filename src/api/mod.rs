@@ -63,6 +63,10 @@ pub struct Engine {
     pub documents: usize,
     /// Chunks at start.
     pub chunks: i64,
+    /// Parses uploaded documents in worker processes.
+    pub parser: crate::parse::Parser,
+    /// How uploads are filed (the configured chunk limit).
+    pub ingest_options: IngestOptions,
 }
 
 fn locked<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<std::sync::MutexGuard<'a, T>> {
@@ -440,6 +444,8 @@ pub fn load_engine(config: &Config) -> Result<Engine> {
         }
     })?;
     let embedder = config.load_embedder()?;
+    let parser = config.parser()?;
+    let ingest_options = config.ingest_options();
     let mut kb = KnowledgeBase::open(&config.data_dir, embedder.clone(), &mut |n| {
         tracing::info!("rebuilding the vector index from {n} stored embeddings");
     })?;
@@ -452,7 +458,7 @@ pub fn load_engine(config: &Config) -> Result<Engine> {
             );
             let mut total = 0;
             let mut done = 0;
-            let report = kb.ingest(&[demo], &IngestOptions::default(), &mut |ev| match ev {
+            let report = kb.ingest(&parser, &[demo], &ingest_options, &mut |ev| match ev {
                 IngestEvent::Files(n) => total = n,
                 IngestEvent::FileDone(f) => {
                     done += 1;
@@ -515,6 +521,8 @@ pub fn load_engine(config: &Config) -> Result<Engine> {
         data_dir: config.data_dir.clone(),
         documents,
         chunks,
+        parser,
+        ingest_options,
     })
 }
 

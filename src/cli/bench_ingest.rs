@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::config::Config;
-use crate::kb::ingest::IngestOptions;
 use crate::kb::KnowledgeBase;
 use crate::{Error, Result};
 
@@ -35,7 +34,12 @@ pub(super) fn run(config: &Config, args: IngestBenchArgs) -> Result<()> {
     })?;
     let mut kb = KnowledgeBase::open(tmp.path(), config.load_embedder()?, &mut |_| {})?;
     let paths: Vec<PathBuf> = args.paths.iter().map(PathBuf::from).collect();
-    let r = kb.ingest(&paths, &IngestOptions::default(), &mut |_| {})?;
+    let r = kb.ingest(
+        &config.parser()?,
+        &paths,
+        &config.ingest_options(),
+        &mut |_| {},
+    )?;
     let docs = r.added + r.updated;
     let index_s = (r.seconds - r.parse_seconds - r.embed_seconds).max(0.0);
     println!(

@@ -157,6 +157,7 @@ pub(super) fn import(config: &Config, args: ImportArgs) -> Result<()> {
     let k = export::read(&args.dir)?;
     config.ensure_default_embedder()?;
     let embedder = config.load_embedder()?;
+    let parser = config.parser()?;
     let mut kb = if args.dry_run {
         None
     } else {
@@ -178,9 +179,9 @@ pub(super) fn import(config: &Config, args: ImportArgs) -> Result<()> {
         };
         let options = IngestOptions {
             collection: collection.to_string(),
-            ..IngestOptions::default()
+            ..config.ingest_options()
         };
-        let report = kb.ingest(&[path.to_owned()], &options, &mut |_| {})?;
+        let report = kb.ingest(&parser, &[path.to_owned()], &options, &mut |_| {})?;
         for (file, why) in report.failed {
             println!("failed    {}: {why}", file.display());
         }

@@ -109,8 +109,10 @@ pub(super) fn ingest(config: &Config, args: IngestArgs) -> Result<()> {
         sync: args.sync,
         collection: args.collection.clone(),
         index_titles: !args.no_titles,
+        ..config.ingest_options()
     };
-    let report = kb.ingest(&args.paths, &options, &mut |ev| match ev {
+    let parser = config.parser()?;
+    let report = kb.ingest(&parser, &args.paths, &options, &mut |ev| match ev {
         IngestEvent::Files(n) => pb = Some(bar(n as u64, "ingesting")),
         IngestEvent::FileDone(_) => {
             if let Some(pb) = &pb {
@@ -135,6 +137,9 @@ pub(super) fn ingest(config: &Config, args: IngestArgs) -> Result<()> {
     );
     for (file, reason) in &report.failed {
         println!("failed    {}: {reason}", file.display());
+    }
+    for (file, note) in &report.skipped {
+        println!("skipped   {}: {note}", file.display());
     }
     let ok = report.added + report.updated + report.unchanged + report.removed;
     if ok == 0 && !report.failed.is_empty() {

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::store::{NewChunk, NewDocument};
 use super::KnowledgeBase;
+use crate::parse::Parser;
 use crate::{Error, Result};
 
 /// What happened to the files of one ingestion.
@@ -31,6 +32,9 @@ pub struct IngestReport {
     pub removed: usize,
     /// Files that could not be ingested, with the reason.
     pub failed: Vec<(PathBuf, String)>,
+    /// Entries that are not regular files (FIFOs, sockets, devices,
+    /// symbolic-link loops, dangling links), left alone, with a note.
+    pub skipped: Vec<(PathBuf, String)>,
     /// Chunks written.
     pub chunks: usize,
     /// Seconds spent reading, parsing and chunking.
@@ -53,7 +57,13 @@ pub struct IngestOptions {
     /// lexical index). Only turned off to measure retrieval without them:
     /// Service-Public question sets often quote the fiche's title.
     pub index_titles: bool,
+    /// Most chunks one document may give (`[ingest] max_chunks`).
+    pub max_chunks: usize,
 }
+
+/// The default of [`IngestOptions::max_chunks`]: the text limit's 10
+/// million characters make about 8,000 chunks of 300 tokens.
+pub const DEFAULT_MAX_CHUNKS: usize = 10_000;
 
 impl Default for IngestOptions {
     fn default() -> Self {
@@ -61,6 +71,7 @@ impl Default for IngestOptions {
             sync: false,
             collection: String::new(),
             index_titles: true,
+            max_chunks: DEFAULT_MAX_CHUNKS,
         }
     }
 }
@@ -81,20 +92,47 @@ pub enum IngestEvent<'a> {
 /// the documents' titles and get quoted to citizens as answers.
 pub const IGNORE_FILE: &str = ".guichetignore";
 
+/// What [`list_files`] found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Regular files to ingest, sorted.
+    pub files: Vec<PathBuf>,
+    /// Entries left alone, with the reason (not a regular file, a link
+    /// loop, a dangling link, an unreadable folder).
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
 /// Every file under `paths` (files as given, folders recursively; hidden
-/// entries and what an [`IGNORE_FILE`] lists skipped), sorted.
-pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// entries and what an [`IGNORE_FILE`] lists skipped), sorted. What is not
+/// a regular file is noted in [`Listing::skipped`] and never opened: a FIFO
+/// would block the run, a link loop would never end. Only a path given on
+/// the command line that does not exist at all is an error.
+pub fn list_files(paths: &[PathBuf]) -> Result<Listing> {
+    let mut listing = Listing::default();
     for p in paths {
-        if p.is_file() {
-            files.push(p.clone());
+        let meta = match std::fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) if std::fs::symlink_metadata(p).is_ok() => {
+                listing.skipped.push((p.clone(), link_note(&e)));
+                continue;
+            }
+            Err(_) => {
+                return Err(Error::Io {
+                    path: p.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such file or folder",
+                    ),
+                })
+            }
+        };
+        if meta.is_file() {
+            listing.files.push(p.clone());
             continue;
         }
-        if !p.is_dir() {
-            return Err(Error::Io {
-                path: p.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
-            });
+        if !meta.is_dir() {
+            listing.skipped.push((p.clone(), not_regular(&meta)));
+            continue;
         }
         let walk = ignore::WalkBuilder::new(p)
             .hidden(true)
@@ -108,16 +146,120 @@ pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             .add_custom_ignore_filename(IGNORE_FILE)
             .build();
         for entry in walk {
-            let entry =
-                entry.map_err(|e| Error::Usage(format!("cannot list {}: {e}", p.display())))?;
-            if entry.file_type().is_some_and(|t| t.is_file()) {
-                files.push(entry.into_path());
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = error_path(&e).unwrap_or_else(|| p.clone());
+                    // The walk's own error hides the system's: ask again.
+                    let note = match std::fs::metadata(&path) {
+                        Err(io) => link_note(&io),
+                        Ok(_) if matches!(e, ignore::Error::Loop { .. }) => {
+                            "boucle de liens symboliques : ignoré".to_string()
+                        }
+                        Ok(_) => format!("non lu ({e}) : ignoré"),
+                    };
+                    listing.skipped.push((path, note));
+                    continue;
+                }
+            };
+            match entry.file_type() {
+                Some(t) if t.is_file() => listing.files.push(entry.into_path()),
+                Some(t) if t.is_dir() => {}
+                _ => {
+                    let note = std::fs::metadata(entry.path())
+                        .map_or_else(|e| link_note(&e), |m| not_regular(&m));
+                    listing.skipped.push((entry.into_path(), note));
+                }
             }
         }
     }
-    files.sort();
-    files.dedup();
-    Ok(files)
+    listing.files.sort();
+    listing.files.dedup();
+    Ok(listing)
+}
+
+/// The path an error of the folder walk is about.
+fn error_path(e: &ignore::Error) -> Option<PathBuf> {
+    match e {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+/// The note for an entry whose target cannot be read.
+fn link_note(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "lien symbolique vers un fichier absent : ignoré".into(),
+        _ if e.raw_os_error() == Some(40) => "boucle de liens symboliques : ignoré".into(),
+        _ => format!("non lu ({e}) : ignoré"),
+    }
+}
+
+/// The note for an entry that is neither a file nor a folder.
+fn not_regular(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let what = if t.is_fifo() {
+        "un tube nommé (FIFO)"
+    } else if t.is_socket() {
+        "une socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "un périphérique"
+    } else {
+        "un fichier spécial"
+    };
+    format!("pas un fichier ordinaire ({what}) : ignoré")
+}
+
+/// Reads a regular file of at most `max` bytes. The file is opened
+/// without blocking and checked on the open handle, so that a file
+/// replaced by a FIFO after the listing cannot hang the run.
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    if !meta.is_file() {
+        return Err(Error::Usage(format!("{name}: {}", not_regular(&meta))));
+    }
+    if meta.len() > max {
+        return Err(guichet_ingest::Error::TooLarge {
+            name,
+            size: meta.len(),
+            limit: max,
+        }
+        .into());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // `take` guards against a file that grows while being read.
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > max {
+        return Err(guichet_ingest::Error::TooLarge {
+            name,
+            size: bytes.len() as u64,
+            limit: max,
+        }
+        .into());
+    }
+    Ok(bytes)
 }
 
 /// A file's identity in the store: its canonical path.
@@ -129,20 +271,25 @@ fn source_of(path: &Path) -> String {
 }
 
 impl KnowledgeBase {
-    /// Ingests `paths`; see the module documentation.
+    /// Ingests `paths`, parsing with `parser`; see the module
+    /// documentation.
     pub fn ingest(
         &mut self,
+        parser: &Parser,
         paths: &[PathBuf],
         options: &IngestOptions,
         on: &mut dyn FnMut(IngestEvent<'_>),
     ) -> Result<IngestReport> {
         let started = Instant::now();
-        let files = list_files(paths)?;
+        let Listing { files, skipped } = list_files(paths)?;
         on(IngestEvent::Files(files.len()));
-        let mut report = IngestReport::default();
+        let mut report = IngestReport {
+            skipped,
+            ..IngestReport::default()
+        };
         let opts = ChunkOptions::default();
         for file in &files {
-            match self.ingest_file(file, options, &opts, &mut report) {
+            match self.ingest_file(parser, file, options, &opts, &mut report) {
                 Ok(()) => {}
                 Err(e) => report.failed.push((file.clone(), e.to_string())),
             }
@@ -170,15 +317,13 @@ impl KnowledgeBase {
 
     fn ingest_file(
         &mut self,
+        parser: &Parser,
         file: &Path,
         options: &IngestOptions,
         opts: &ChunkOptions,
         report: &mut IngestReport,
     ) -> Result<()> {
-        let bytes = std::fs::read(file).map_err(|source| Error::Io {
-            path: file.to_owned(),
-            source,
-        })?;
+        let bytes = read_regular(file, parser.limits().load.max_bytes)?;
         let source = source_of(file);
         let name = file
             .file_name()
@@ -189,6 +334,7 @@ impl KnowledgeBase {
             return Ok(());
         }
         let prepared = prepare(
+            parser,
             &self.embedder,
             &name,
             &source,
@@ -267,9 +413,12 @@ pub enum Committed {
     Updated(i64, usize),
 }
 
-/// Parses `bytes` (format detected from the content; `name` for messages
-/// and titles), chunks and embeds them.
+/// Parses `bytes` with `parser` (format detected from the content; `name`
+/// for messages and titles), chunks and embeds them. Chunking runs here,
+/// on the structured text the parser returned, in time linear in it.
+#[allow(clippy::too_many_arguments)]
 pub fn prepare(
+    parser: &Parser,
     embedder: &std::sync::Arc<dyn guichet_models::Embedder>,
     name: &str,
     source: &str,
@@ -280,7 +429,7 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let t0 = Instant::now();
     let hash = format!("{:x}", Sha256::digest(bytes));
-    let doc: Document = guichet_ingest::load_bytes(name, bytes)?;
+    let doc: Document = parser.parse(name, bytes)?;
     let untitled;
     let to_chunk = if options.index_titles {
         &doc
@@ -298,6 +447,13 @@ pub fn prepare(
     });
     if chunks.is_empty() {
         return Err(Error::Usage(format!("{name}: no text to index")));
+    }
+    if chunks.len() > options.max_chunks {
+        return Err(Error::Usage(format!(
+            "{name}: trop de passages ({}, limite {} : [ingest] max_chunks)",
+            chunks.len(),
+            options.max_chunks
+        )));
     }
     let sections: Vec<String> = chunks.iter().map(|c| c.section_path.join(" › ")).collect();
     // Each chunk's text opens with its context line (title › section),
