@@ -21,6 +21,11 @@ impl Error {
             Error::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", m.clone()),
             Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone()),
             Error::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
+            Error::Ingest(_) | Error::Parse(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "document_refused",
+                self.to_string(),
+            ),
             Error::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -74,6 +79,7 @@ pub struct ErrorBody {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// A stable code (`invalid_request`, `too_large`, `not_found`,
+    /// `document_refused`,
     /// `overloaded`, `rate_limited`, `starting`, `timeout`, `internal`).
     pub code: &'static str,
     /// A message in French, for the citizen.

@@ -35,6 +35,9 @@ pub(super) enum BenchCommand {
     /// (parsing, embedding, indexing) and the size on disk, into a fresh
     /// temporary knowledge base.
     Ingest(super::bench_ingest::IngestBenchArgs),
+    /// Parsing in confined worker processes against parsing in this
+    /// process, on the same files: the cost of the isolation.
+    Parse(super::bench_parse::ParseBenchArgs),
     /// How well the confidence score separates answerable questions from
     /// out-of-scope ones on the knowledge base in --data-dir (ROC AUC of
     /// each signal), the logistic weights fitted on them, and the share
@@ -264,6 +267,7 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Generate(args) => return super::bench_generate::run(config, args),
         BenchCommand::Vectors(args) => return super::bench_vectors::run(args),
         BenchCommand::Ingest(args) => return super::bench_ingest::run(config, args),
+        BenchCommand::Parse(args) => return super::bench_parse::run(config, args),
         BenchCommand::Calibrate(args) => return super::bench_calibrate::run(config, args),
         BenchCommand::Serve(args) => return super::bench_serve::run(config, args),
         BenchCommand::Retrieval(args) => {
