@@ -97,7 +97,7 @@ impl Answerer for InProcess {
             total_ms: a.timings.total_ms as f64,
             generated_tokens: a.generated_tokens,
             model: a.model.clone(),
-            mode: a.mode.clone(),
+            mode: a.mode.as_str().to_string(),
             answer: a.answer,
         })
     }

@@ -12,14 +12,20 @@ fn issue_18_qwen_05b_fetches_on_demand_and_answers_in_french_with_its_template()
     assert!(!stdout.contains("qwen"), "{stdout}");
     let (out, stdout, _) = run(guichet().args(["models", "list", "qwen2.5-1.5b"]));
     assert!(out.status.success());
-    assert!(stdout.contains("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"), "{stdout}");
+    assert!(
+        stdout.contains("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
+        "{stdout}"
+    );
 
     let (out, stdout, stderr) = run(guichet().args(["models", "fetch", "qwen2.5-0.5b"]));
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("checksum verified"), "{stdout}");
     let (out, stdout, stderr) = run(guichet().args(["models", "info", "qwen2.5-0.5b"]));
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("qwen2") && stdout.contains("chat template  yes"), "{stdout}");
+    assert!(
+        stdout.contains("qwen2") && stdout.contains("chat template  yes"),
+        "{stdout}"
+    );
 
     let (out, stdout, stderr) = run(guichet().args([
         "generate",

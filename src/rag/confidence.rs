@@ -42,6 +42,13 @@ pub const CALIBRATED: Weights = Weights {
 /// The default abstention threshold on the calibrated score.
 pub const DEFAULT_THRESHOLD: f64 = 0.4;
 
+/// Whether the assistant abstains on `assessment`: nothing retrieved, or
+/// a calibrated confidence under `threshold` (`answer.abstain_below`). The
+/// one place the threshold is applied.
+pub fn abstains(assessment: &super::Assessment, threshold: f64) -> bool {
+    assessment.hits.is_empty() || assessment.confidence < threshold
+}
+
 /// What the confidence score is computed from.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Features {

@@ -3,36 +3,54 @@
 //! abstention that gives the town's contact. It is a library: the HTTP
 //! layer (`api`) and the evaluation harness call the same [`Assistant`].
 //!
-//! The steps, in order (see `DESIGN.md`):
-//! 1. refuse prompt-injection attempts, hand over explicit requests for a
-//!    person ([`safety`]);
-//! 2. rewrite a follow-up into a standalone question ([`condense`]);
-//! 3. expand acronyms ([`lexicon`]) and retrieve (hybrid search);
-//! 4. score the evidence ([`confidence`]) and abstain under the threshold;
-//! 5. answer, extractively ([`extractive`]) or with the LLM from numbered
-//!    sources ([`prompt`], [`worker`]), falling back to the extractive answer
-//!    when the generated one fails its citation check ([`citations`]);
-//! 6. mask contact details found in neither the sources nor the
-//!    configuration ([`guard`]), in the stream too.
+//! [`Assistant::answer`] reads as its stages, each in its own file with
+//! its own tests, all filling one `Draft` whose `finish` is the only place
+//! an [`Answer`] is built:
+//! 1. **gate** (`gate`): an empty message is an error; prompt-injection
+//!    attempts are refused and explicit requests for a person handed over
+//!    ([`safety`]);
+//! 2. **condense**: a follow-up rewritten into a standalone question
+//!    ([`condense`]), the citizen's own contact details left out
+//!    ([`privacy`]);
+//! 3. **scope** (`scope`): topics the référents excluded get their message;
+//! 4. **retrieve** ([`Assistant::assess`]): acronyms expanded ([`lexicon`]),
+//!    hybrid search, the evidence scored ([`confidence`]);
+//! 5. **curated** (`curated`): a validated answer close enough is served
+//!    verbatim;
+//! 6. **assess**: under the calibrated threshold, abstain with the town's
+//!    contact ([`confidence::abstains`], the one place it is applied);
+//! 7. **compose and check** (`compose`): generated from numbered sources
+//!    ([`prompt`], [`worker`]) and checked (citations, grounding,
+//!    degeneration: [`citations`], [`degenerate`]), else extractive
+//!    ([`extractive`]); contact details found in neither the sources nor
+//!    the configuration masked ([`guard`]), in the stream too.
+//!
+//! Recording the exchange is the caller's (`conversations`, the API).
 
 pub mod citations;
+mod compose;
 pub mod condense;
 pub mod confidence;
+mod curated;
 pub mod degenerate;
+mod draft;
 pub mod entities;
 pub mod extractive;
+mod gate;
 pub mod guard;
 pub mod lexicon;
 pub mod privacy;
 pub mod prompt;
 pub mod safety;
+mod scope;
 pub mod topic;
 pub mod wanted;
 pub mod worker;
 
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Instant;
+
+use draft::Draft;
 
 use guichet_models::generate::ChatFormat;
 use guichet_models::{Cancel, EmbedKind, Embedder, GenerationParams};
@@ -43,6 +61,8 @@ use crate::settings::{AnswerMode, AnswerSettings, TownSettings};
 use crate::{Error, Result};
 
 pub use confidence::Features;
+pub use curated::{CURATED_COVERAGE, CURATED_SIMILARITY};
+pub use draft::Mode;
 pub use lexicon::Lexicon;
 pub use worker::GenerationWorker;
 
@@ -120,29 +140,6 @@ impl TownKnowledge for Mutex<crate::referents::Referents> {
     fn curated(&self, id: i64) -> Result<Option<crate::referents::Curated>> {
         locked(self)?.curated_by_id(id)
     }
-}
-
-/// Cosine (e5 query embeddings) from which a question is taken for a
-/// curated answer's question or variant, with [`CURATED_COVERAGE`] of its
-/// words in it. Provisional, from a handful of pairs: paraphrases scored
-/// 0.94-0.98 ("horaires d'ouverture de la mairie" / "horaires de la
-/// mairie" 0.980), the same question about another place 0.93 ("… de la
-/// piscine"), other topics under 0.87. Référents add variants for wordings
-/// that fall short; to be calibrated on reviewed pairs.
-pub const CURATED_SIMILARITY: f32 = 0.95;
-/// Share of the question's words (IDF-weighted, synonyms counted) that the
-/// curated question must contain: a lexical check beside the cosine,
-/// loose because paraphrases change words ("heures" / "horaires").
-pub const CURATED_COVERAGE: f64 = 0.3;
-
-/// Whether `keywords` (phrases) occur in `text` on whole words, without
-/// case or accents.
-fn mentions(text: &str, keywords: &[String]) -> bool {
-    let t = lexicon::folded_words(text);
-    keywords.iter().any(|k| {
-        let k = lexicon::folded_words(k);
-        !k.is_empty() && t.windows(k.len()).any(|w| w == k.as_slice())
-    })
 }
 
 impl Retriever for std::sync::Arc<Mutex<KnowledgeBase>> {
@@ -259,8 +256,9 @@ pub struct Answer {
     pub sources: Vec<Source>,
     /// The question as searched (follow-ups rewritten, acronyms expanded).
     pub standalone_question: String,
-    /// How the answer was written: `extractive`, `generative`, or `none`.
-    pub mode: String,
+    /// How the answer was written (`extractive`, `generative`, `curated`
+    /// or `none` on the wire).
+    pub mode: Mode,
     /// Whether a generated answer failed its checks and the extractive
     /// answer replaced it (the streamed text is then superseded).
     pub fallback: bool,
@@ -500,360 +498,70 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Answer> {
         let start = Instant::now();
-        let message = request.message.trim();
-        if message.is_empty() {
-            return Err(Error::Invalid("Le message est vide.".into()));
+        let message = gate::message(&request.message)?;
+        if let Some(g) = gate::gate(message) {
+            let text = match g {
+                gate::Gate::Refuse => self.refusal_text(),
+                gate::Gate::Handoff => self.handoff_text(),
+            };
+            return Ok(Draft::new(start, message).fixed(g.status(), text, on_event));
         }
-        let fixed = |status: Status, text: String, on_event: &mut dyn FnMut(Event<'_>)| {
-            on_event(Event::Sources(&[]));
-            on_event(Event::Token(&text));
-            let ms = start.elapsed().as_millis() as u64;
-            Answer {
-                status,
-                confidence: 0.0,
-                topic: None,
-                answer: text,
-                abstained: true,
-                curated: false,
-                sources: Vec::new(),
-                standalone_question: message.to_string(),
-                mode: "none".into(),
-                fallback: false,
-                masked: 0,
-                model: String::new(),
-                prompt_tokens: 0,
-                generated_tokens: 0,
-                features: None,
-                timings: Timings {
-                    retrieval_ms: 0,
-                    first_token_ms: ms,
-                    total_ms: ms,
-                },
-            }
-        };
-        if safety::is_injection(message) {
-            return Ok(fixed(Status::Refused, self.refusal_text(), on_event));
-        }
-        if safety::wants_human(message) {
-            return Ok(fixed(
-                Status::HandoffSuggested,
-                self.handoff_text(),
-                on_event,
-            ));
-        }
-
-        // 1. The standalone question, without the citizen's own contact
+        // The standalone question, without the citizen's own contact
         // details (they match no document).
         let previous = request.history.last().map(|t| t.standalone.as_str());
-        let searched = privacy::strip_personal_data(message);
-        let standalone = self.standalone(previous, &searched, cancel);
-
-        // 2. Excluded topics: the référents' message, before any retrieval.
-        if let Some(k) = &self.town_knowledge {
-            for e in k.exclusions()? {
-                if mentions(&standalone, &e.keywords) {
-                    let contact = if e.contact.is_empty() {
-                        self.town.contact_text()
-                    } else {
-                        e.contact.clone()
-                    };
-                    let mut a = fixed(
-                        Status::OutOfScope,
-                        format!("{} {contact}", e.message.trim()),
-                        on_event,
-                    );
-                    a.topic = Some(e.topic.clone());
-                    a.standalone_question = standalone.clone();
-                    return Ok(a);
-                }
-            }
+        let standalone = self.standalone(previous, &privacy::strip_personal_data(message), cancel);
+        if let Some(answer) = self.excluded(start, &standalone, on_event)? {
+            return Ok(answer);
         }
-
-        // 3. Retrieval.
-        let Assessment {
-            query,
-            vector: qvec,
-            hits,
-            weights,
-            features,
-            confidence: conf,
-            models,
-        } = self.assess(&standalone)?;
-        let retrieval_ms = start.elapsed().as_millis() as u64;
-
-        // 4. A curated answer validated by the town, served verbatim.
-        if let Some(found) = self.curated_match(&standalone, &weights)? {
-            let sources: Vec<Source> = found
-                .sources
-                .iter()
-                .enumerate()
-                .map(|(i, s)| Source {
-                    n: i + 1,
-                    document_id: 0,
-                    chunk_id: 0,
-                    title: s.clone(),
-                    section: String::new(),
-                    page: None,
-                    page_end: None,
-                    url: (s.starts_with("http://") || s.starts_with("https://")).then(|| s.clone()),
-                    source: s.clone(),
-                    cited: true,
-                    score: 1.0,
-                    extract: String::new(),
-                    text: String::new(),
-                })
-                .collect();
-            on_event(Event::Sources(&sources));
-            on_event(Event::Token(&found.answer));
-            let ms = start.elapsed().as_millis() as u64;
-            return Ok(Answer {
-                status: Status::Curated,
-                confidence: 1.0,
-                topic: Some(
-                    self.models()
-                        .themes
-                        .topic(&standalone, None, std::slice::from_ref(&found.question))
-                        .to_string(),
-                ),
-                answer: found.answer.clone(),
-                abstained: false,
-                curated: true,
-                sources,
-                standalone_question: query,
-                mode: "curated".into(),
-                fallback: false,
-                masked: 0,
-                model: format!("réponse validée par {}", found.validated_by),
-                prompt_tokens: 0,
-                generated_tokens: 0,
-                features,
-                timings: Timings {
-                    retrieval_ms,
-                    first_token_ms: ms,
-                    total_ms: ms,
-                },
-            });
+        let assessment = self.assess(&standalone)?;
+        let mut draft = Draft::new(start, &assessment.query);
+        draft.retrieved();
+        draft.features = assessment.features;
+        if let Some(found) = self.curated_match(&standalone, &assessment.weights)? {
+            return Ok(self.serve_curated(draft, &standalone, found, on_event));
         }
-
-        // 5. Sources and confidence.
-        let mut sources: Vec<Source> = hits
-            .iter()
-            .enumerate()
-            .map(|(i, h)| Source {
-                n: i + 1,
-                document_id: h.chunk.document_id,
-                chunk_id: h.chunk.id,
-                title: h.chunk.title.clone(),
-                section: h.chunk.section.clone(),
-                page: h.chunk.page_start,
-                page_end: h.chunk.page_end,
-                url: h.chunk.url.clone(),
-                source: h.chunk.source.clone(),
-                cited: false,
-                score: h.fused,
-                extract: shorten(body(&h.chunk.text), EXTRACT_CHARS),
-                text: body(&h.chunk.text).to_string(),
-            })
-            .collect();
+        draft.confidence = assessment.confidence;
         // Until sources are cited: the question's words, then similarity.
-        let topic = Some(
-            models
+        draft.topic = Some(
+            assessment
+                .models
                 .themes
-                .topic(&standalone, Some(&qvec), &[])
+                .topic(&standalone, Some(&assessment.vector), &[])
                 .to_string(),
         );
-
-        let mut out = Answer {
-            status: Status::NotFound,
-            confidence: conf,
-            topic,
-            answer: String::new(),
-            abstained: true,
-            curated: false,
-            sources: Vec::new(),
-            standalone_question: query.clone(),
-            mode: "none".into(),
-            fallback: false,
-            masked: 0,
-            model: String::new(),
-            prompt_tokens: 0,
-            generated_tokens: 0,
-            features,
-            timings: Timings {
-                retrieval_ms,
-                ..Timings::default()
-            },
-        };
-        let mut first_token: Option<u64> = None;
-        let mut emit = |text: &str, on_event: &mut dyn FnMut(Event<'_>)| {
-            if !text.is_empty() {
-                first_token.get_or_insert_with(|| start.elapsed().as_millis() as u64);
-                on_event(Event::Token(text));
-            }
-        };
-
-        if hits.is_empty() || conf < self.answer.abstain_below {
-            on_event(Event::Sources(&[]));
-            out.answer = self.abstention_text();
-            emit(&out.answer, on_event);
-            out.timings.first_token_ms = first_token.unwrap_or(0);
-            out.timings.total_ms = start.elapsed().as_millis() as u64;
-            return Ok(out);
+        if confidence::abstains(&assessment, self.answer.abstain_below) {
+            return Ok(draft.fixed(Status::NotFound, self.abstention_text(), on_event));
         }
-        on_event(Event::Sources(&sources));
-
-        // 6. The answer.
-        let mut allowed = entities::AllowList::default();
-        for h in &hits {
-            allowed.add_text(&h.chunk.text);
-            if let Some(u) = &h.chunk.url {
-                allowed.add_text(u);
-            }
-        }
-        for t in [
-            &self.town.phone,
-            &self.town.email,
-            &self.town.website,
-            &self.town.address,
-        ] {
-            allowed.add_text(t);
-        }
-        let mut guard = guard::Guard::new(allowed);
-        let passages: Vec<extractive::Passage<'_>> = hits
-            .iter()
-            .enumerate()
-            .map(|(i, h)| extractive::Passage {
-                n: i + 1,
-                body: body(&h.chunk.text),
-                section: &h.chunk.section,
-            })
-            .collect();
-
-        let mut text = String::new();
-        let mut cited = BTreeSet::new();
-        let mut done = false;
-        if self.answer.mode == AnswerMode::Generative {
-            if let Some(g) = &self.generator {
-                match self.generate(g, &hits, &query, cancel, &mut guard, &mut |t| {
-                    emit(t, on_event)
-                }) {
-                    Ok((checked, gen)) => {
-                        out.model = g.info().id.clone();
-                        out.prompt_tokens = gen.prompt_tokens;
-                        out.generated_tokens = gen.generated_tokens;
-                        match checked {
-                            Some((t, c)) => {
-                                text = t;
-                                cited = c;
-                                out.mode = "generative".into();
-                                done = true;
-                            }
-                            None => out.fallback = true,
-                        }
-                    }
-                    Err(e @ (Error::Cancelled(_) | Error::Overloaded)) => return Err(e),
-                    Err(e) => {
-                        tracing::warn!("generation failed, extractive answer instead: {e}");
-                        out.fallback = true;
-                    }
-                }
-            }
-        }
-        if !done {
-            let asked = wanted::wanted(&standalone);
-            match extractive::extract(&qvec, &weights, &asked, &passages, models.embedder.as_ref())?
-            {
-                Some(x) => {
-                    text = guard.check(&x.text);
-                    cited = x.cited;
-                    out.mode = "extractive".into();
-                    if out.model.is_empty() {
-                        out.model = format!("extractif ({})", models.embedder.id());
-                    }
-                    if out.fallback {
-                        on_event(Event::Reset);
-                    }
-                    emit(&text, on_event);
-                }
-                None => {
-                    out.answer = self.abstention_text();
-                    if out.fallback {
-                        on_event(Event::Reset);
-                    }
-                    emit(&out.answer, on_event);
-                    out.timings.first_token_ms = first_token.unwrap_or(0);
-                    out.timings.total_ms = start.elapsed().as_millis() as u64;
-                    return Ok(out);
-                }
-            }
-        }
-        for s in &mut sources {
-            s.cited = cited.contains(&s.n);
-        }
-        // The theme of what the answer cites comes first.
-        let cited_themes: Vec<String> = hits
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| cited.contains(&(i + 1)))
-            .map(|(_, h)| {
-                h.chunk
-                    .breadcrumb
-                    .clone()
-                    .unwrap_or_else(|| format!("{} › {}", h.chunk.title, h.chunk.section))
-            })
-            .collect();
-        out.topic = Some(
-            models
-                .themes
-                .topic(&standalone, Some(&qvec), &cited_themes)
-                .to_string(),
-        );
-        out.status = Status::Answered;
-        out.abstained = false;
-        out.answer = text;
-        out.sources = sources;
-        out.masked = guard.masked();
-        out.timings.first_token_ms = first_token.unwrap_or(0);
-        out.timings.total_ms = start.elapsed().as_millis() as u64;
-        Ok(out)
+        self.compose(draft, &standalone, &assessment, cancel, on_event)
     }
 
-    /// The curated answer whose question or variant is close enough to the
-    /// question (cosine and lexical check), if any is valid today.
-    fn curated_match(
+    /// The référents' message and contact when the question mentions a
+    /// topic they excluded.
+    fn excluded(
         &self,
-        question: &str,
-        weights: &[confidence::TermGroup],
-    ) -> Result<Option<crate::referents::Curated>> {
+        start: Instant,
+        standalone: &str,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Option<Answer>> {
         let Some(k) = &self.town_knowledge else {
             return Ok(None);
         };
-        let live = k.curated_vectors()?;
-        if live.is_empty() {
+        let exclusions = k.exclusions()?;
+        let Some(e) = scope::excluded(&exclusions, standalone) else {
             return Ok(None);
-        }
-        // Curated questions are embedded as typed: compare with the
-        // question as typed, not with its expanded search form.
-        let plain = self
-            .embedder()
-            .embed(&[question], EmbedKind::Query)?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
-        let mut best: Option<(f32, i64)> = None;
-        for (id, text, v) in live {
-            let cos = guichet_models::cosine(&plain, &v);
-            if cos >= CURATED_SIMILARITY
-                && confidence::coverage(weights, &[&text]) >= CURATED_COVERAGE
-                && best.is_none_or(|(b, _)| cos > b)
-            {
-                best = Some((cos, id));
-            }
-        }
-        match best {
-            Some((_, id)) => k.curated(id),
-            None => Ok(None),
-        }
+        };
+        let contact = if e.contact.is_empty() {
+            self.town.contact_text()
+        } else {
+            e.contact.clone()
+        };
+        let mut draft = Draft::new(start, standalone);
+        draft.topic = Some(e.topic.clone());
+        Ok(Some(draft.fixed(
+            Status::OutOfScope,
+            format!("{} {contact}", e.message.trim()),
+            on_event,
+        )))
     }
 
     /// Retrieves the sources of a standalone question and scores the
@@ -965,105 +673,6 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             }
         }
         condense::carry_over(Some(prev), message)
-    }
-
-    /// Generates an answer from the sources; `None` in the first slot when
-    /// it fails the citation or grounding check.
-    #[allow(clippy::type_complexity)]
-    fn generate(
-        &self,
-        g: &GenerationWorker,
-        hits: &[SearchHit],
-        question: &str,
-        cancel: &Cancel,
-        guard: &mut guard::Guard,
-        emit: &mut dyn FnMut(&str),
-    ) -> Result<(
-        Option<(String, BTreeSet<usize>)>,
-        guichet_models::Generation,
-    )> {
-        // Budget the sources in characters (French runs at 3.5-4.5
-        // characters per token on these tokenizers; 3 keeps a margin).
-        let budget_tokens = g
-            .info()
-            .context
-            .saturating_sub(self.answer.max_new_tokens + 700);
-        let mut budget = budget_tokens * 3;
-        let mut sources = Vec::new();
-        for h in hits {
-            let text = body(&h.chunk.text);
-            if text.len() > budget {
-                break;
-            }
-            budget -= text.len();
-            sources.push(prompt::PromptSource {
-                heading: format!("{} › {}", h.chunk.title, h.chunk.section),
-                page: h.chunk.page_start,
-                text: text.to_string(),
-            });
-        }
-        let chat = g.info().chat_format != ChatFormat::Plain;
-        let (p, stop) = if chat {
-            (
-                prompt::chat_prompt(&self.town, &sources, question),
-                Vec::new(),
-            )
-        } else {
-            (
-                prompt::completion_prompt(&sources, question),
-                prompt::completion_stops(),
-            )
-        };
-        let params = GenerationParams {
-            max_new_tokens: self.answer.max_new_tokens,
-            temperature: self.answer.temperature,
-            stop,
-            ..GenerationParams::default()
-        };
-        let mut raw = String::new();
-        let gen = g.generate(p, params, cancel, &mut |t| {
-            raw.push_str(t);
-            let shown = guard.push(t);
-            emit(&shown);
-        })?;
-        if gen.finish == guichet_models::FinishReason::Cancelled {
-            return Err(Error::Cancelled("generation cancelled".into()));
-        }
-        let rest = guard.finish();
-        emit(&rest);
-        let cut = gen.finish == guichet_models::FinishReason::Length;
-        if let Some(why) = degenerate::degenerate(&raw, cut) {
-            tracing::info!("generated answer unusable ({why}): extractive fallback");
-            return Ok((None, gen));
-        }
-        let checked = citations::check(&raw, sources.len());
-        if checked.cited.is_empty() {
-            tracing::info!("generated answer has no valid citation: extractive fallback");
-            return Ok((None, gen));
-        }
-        // Grounding: most of the answer's words must be in what it cites.
-        let cited_texts: Vec<&str> = checked
-            .cited
-            .iter()
-            .filter_map(|n| sources.get(n - 1).map(|s| s.text.as_str()))
-            .collect();
-        let answer_terms = confidence::unweighted(
-            confidence::distinct_terms(&checked.text)
-                .into_iter()
-                .filter(|t| !t.chars().all(|c| c.is_ascii_digit()) || t.len() > 1)
-                .collect(),
-        );
-        let support = confidence::coverage(&answer_terms, &cited_texts);
-        if support < 0.6 {
-            tracing::info!("generated answer {support:.2} supported: extractive fallback");
-            return Ok((None, gen));
-        }
-        // Masked already while streaming; the final text is masked the
-        // same way without counting twice.
-        Ok((
-            Some((guard.check_uncounted(&checked.text), checked.cited)),
-            gen,
-        ))
     }
 }
 
