@@ -200,6 +200,10 @@ pub struct AnswerSettings {
     pub abstain_below: f64,
     /// Most tokens of a generated answer.
     pub max_new_tokens: usize,
+    /// About how many tokens of source text the model reads (each source
+    /// cut at a sentence end to its share): the prompt's size, hence the
+    /// time to the first text on a small CPU.
+    pub source_tokens: usize,
     /// Sampling temperature (0: greedy, reproducible).
     pub temperature: f64,
     /// Let the LLM rewrite follow-up questions (otherwise the previous
@@ -223,6 +227,7 @@ impl Default for AnswerSettings {
             per_document: 2,
             abstain_below: crate::rag::confidence::DEFAULT_THRESHOLD,
             max_new_tokens: 256,
+            source_tokens: 800,
             temperature: 0.0,
             rewrite_with_model: false,
             lexicon: String::new(),

@@ -50,3 +50,98 @@ fn issue_18_qwen_05b_fetches_on_demand_and_answers_in_french_with_its_template()
         "not a French answer: {stdout}"
     );
 }
+
+/// The numbers of a text (digits, a decimal comma made a point).
+fn numbers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() || (!cur.is_empty() && (c == ',' || c == '.')) {
+            cur.push(if c == ',' { '.' } else { c });
+        } else if !cur.is_empty() {
+            out.push(cur.trim_end_matches('.').to_string());
+            cur.clear();
+        }
+    }
+    out
+}
+
+#[test]
+fn issue_18_generated_sentences_are_attributed_and_nothing_unsupported_reaches_the_citizen() {
+    let (out, stdout, stderr) = run(guichet().args(["models", "fetch", "qwen2.5-1.5b"]));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let server = crate::support::Server::start(
+        &crate::support::service_kb(),
+        &[
+            ("GUICHET_ANSWER_MODE", "generative"),
+            ("GUICHET_GENERATION_MODEL", "qwen2.5-1.5b"),
+            ("GUICHET_LIMITS_REQUEST_TIMEOUT_SECS", "600"),
+        ],
+    );
+    let mut generative = 0;
+    for q in [
+        "Quels papiers pour refaire ma carte d'identité ?",
+        "C'est combien la cantine en maternelle ?",
+    ] {
+        let mut r = crate::support::Server::agent()
+            .post(format!("{}/api/chat", server.url))
+            .header("Content-Type", "application/json")
+            .send(serde_json::json!({ "message": q }).to_string())
+            .unwrap();
+        let events = crate::support::read_sse(r.body_mut().as_reader(), |name, _| {
+            name == "done" || name == "error"
+        });
+        let (last, data) = events.last().unwrap();
+        assert_eq!(last, "done", "{events:?}");
+        let done: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(done["status"], "answered", "{done:#}");
+        let answer = done["answer"].as_str().unwrap();
+        let tokens: String = events
+            .iter()
+            .skip_while(|(n, _)| done["fallback"] == true && n != "reset")
+            .filter(|(n, _)| n == "token")
+            .map(|(_, d)| {
+                serde_json::from_str::<serde_json::Value>(d).unwrap()["text"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        if done["mode"] != "generative" {
+            assert_eq!(done["fallback"], true, "{done:#}");
+            continue;
+        }
+        generative += 1;
+        // Released a checked sentence at a time: nothing withdrawn.
+        assert!(events.iter().all(|(n, _)| n != "reset"), "{events:?}");
+        assert_eq!(tokens, answer);
+        // Every sentence carries the source it is attributed to, and every
+        // number in it is in that source's document.
+        let sources = done["sources"].as_array().unwrap();
+        let mut segments: Vec<&str> = answer.split(']').collect();
+        let tail = segments.pop().unwrap_or_default();
+        assert!(
+            tail.trim().is_empty(),
+            "unattributed end {tail:?} in {answer}"
+        );
+        for segment in segments {
+            let (text, n) = segment
+                .rsplit_once('[')
+                .unwrap_or_else(|| panic!("unattributed: {segment:?} in {answer}"));
+            let n: usize = n.parse().unwrap();
+            let source = sources.iter().find(|s| s["n"] == n).expect("cited source");
+            assert_eq!(source["cited"], true, "{done:#}");
+            let (o, document, _) = run(guichet().arg("--data-dir").arg(server.data_dir()).args([
+                "docs",
+                "show",
+                &source["document_id"].to_string(),
+            ]));
+            assert!(o.status.success());
+            let held = numbers(&document);
+            for x in numbers(text) {
+                assert!(held.contains(&x), "{x} of {text:?} is not in source {n}");
+            }
+        }
+    }
+    assert!(generative >= 1, "no generated answer kept");
+}

@@ -11,8 +11,8 @@ use guichet_models::{Cancel, GenerationParams};
 
 use super::draft::{Draft, Mode};
 use super::{
-    body, citations, confidence, degenerate, entities, extractive, guard, prompt, shorten, wanted,
-    Answer, Assessment, Assistant, Event, GenerationWorker, Source, Status, EXTRACT_CHARS,
+    attribution, body, degenerate, entities, extractive, guard, prompt, shorten, wanted, Answer,
+    Assessment, Assistant, Event, GenerationWorker, Source, Status, EXTRACT_CHARS,
 };
 use crate::kb::SearchHit;
 use crate::settings::{AnswerMode, TownSettings};
@@ -146,20 +146,25 @@ impl Assistant {
         Option<(String, BTreeSet<usize>)>,
         guichet_models::Generation,
     )> {
-        // Budget the sources in characters (French runs at 3.5-4.5
-        // characters per token on these tokenizers; 3 keeps a margin).
-        let budget_tokens = g
+        // Budget the sources in characters: French runs at 3.5-4.5
+        // characters per token on these tokenizers; the context bounds it
+        // with a margin of 3.
+        let room = g
             .info()
             .context
-            .saturating_sub(self.answer.max_new_tokens + 700);
-        let mut budget = budget_tokens * 3;
+            .saturating_sub(self.answer.max_new_tokens + 700)
+            * 3;
+        let budget = (self.answer.source_tokens * 4).min(room);
         let mut sources = Vec::new();
-        for h in hits {
-            let text = body(&h.chunk.text);
-            if text.len() > budget {
-                break;
+        let mut left = budget;
+        for (i, h) in hits.iter().enumerate() {
+            // Each source gets an equal share of what is left.
+            let share = left / (hits.len() - i);
+            let text = cut_at_sentence(body(&h.chunk.text), share);
+            if text.is_empty() {
+                continue;
             }
-            budget -= text.len();
+            left = left.saturating_sub(text.len());
             sources.push(prompt::PromptSource {
                 heading: format!("{} › {}", h.chunk.title, h.chunk.section),
                 page: h.chunk.page_start,
@@ -184,51 +189,113 @@ impl Assistant {
             stop,
             ..GenerationParams::default()
         };
+        // Nothing unchecked reaches the citizen: text is released a
+        // sentence at a time, once attributed to a unit of the sources.
+        let texts: Vec<attribution::SourceText<'_>> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| attribution::SourceText {
+                n: i + 1,
+                body: &s.text,
+            })
+            .collect();
+        let town = [
+            self.town.phone.as_str(),
+            self.town.address.as_str(),
+            self.town.hours.as_str(),
+        ];
+        let mut release = Release {
+            attributor: attribution::Attributor::new(&texts, &town),
+            out: attribution::Attributed::default(),
+            shown: String::new(),
+            done: 0,
+        };
         let mut raw = String::new();
         let gen = g.generate(p, params, cancel, &mut |t| {
             raw.push_str(t);
-            let shown = guard.push(t);
-            emit(&shown);
+            release.complete(&raw, false, guard, emit);
         })?;
         if gen.finish == guichet_models::FinishReason::Cancelled {
             return Err(Error::Cancelled("generation cancelled".into()));
         }
-        let rest = guard.finish();
-        emit(&rest);
+        // A text cut by the token limit ends mid-sentence: that one goes.
         let cut = gen.finish == guichet_models::FinishReason::Length;
+        release.complete(&raw, !cut, guard, emit);
         if let Some(why) = degenerate::degenerate(&raw, cut) {
-            tracing::info!("generated answer unusable ({why}): extractive fallback");
+            tracing::info!(
+                "generated answer degenerate ({why}); kept only its attributed sentences"
+            );
+        }
+        for (sentence, why) in &release.out.dropped {
+            tracing::info!("generated sentence dropped ({why:?}): {sentence}");
+        }
+        if release.out.cited.is_empty() {
+            tracing::info!("no generated sentence is supported by a source: extractive fallback");
             return Ok((None, gen));
         }
-        let checked = citations::check(&raw, sources.len());
-        if checked.cited.is_empty() {
-            tracing::info!("generated answer has no valid citation: extractive fallback");
-            return Ok((None, gen));
-        }
-        // Grounding: most of the answer's words must be in what it cites.
-        let cited_texts: Vec<&str> = checked
-            .cited
-            .iter()
-            .filter_map(|n| sources.get(n - 1).map(|s| s.text.as_str()))
-            .collect();
-        let answer_terms = confidence::unweighted(
-            confidence::distinct_terms(&checked.text)
-                .into_iter()
-                .filter(|t| !t.chars().all(|c| c.is_ascii_digit()) || t.len() > 1)
-                .collect(),
-        );
-        let support = confidence::coverage(&answer_terms, &cited_texts);
-        if support < 0.6 {
-            tracing::info!("generated answer {support:.2} supported: extractive fallback");
-            return Ok((None, gen));
-        }
-        // Masked already while streaming; the final text is masked the
-        // same way without counting twice.
-        Ok((
-            Some((guard.check_uncounted(&checked.text), checked.cited)),
-            gen,
-        ))
+        Ok((Some((release.shown, release.out.cited)), gen))
     }
+}
+
+/// The sentences of a generated answer released so far.
+struct Release {
+    attributor: attribution::Attributor,
+    out: attribution::Attributed,
+    /// What the citizen was sent, masked: the answer's final text.
+    shown: String,
+    /// Pieces of the raw text already handled.
+    done: usize,
+}
+
+impl Release {
+    /// Attributes the pieces of `raw` not handled yet that are complete
+    /// (all of them when `all`), and sends the kept ones.
+    fn complete(
+        &mut self,
+        raw: &str,
+        all: bool,
+        guard: &mut guard::Guard,
+        emit: &mut dyn FnMut(&str),
+    ) {
+        let pieces = attribution::pieces(raw);
+        // The last piece is still being written, unless its line ended.
+        let complete = if all || raw.ends_with('\n') {
+            pieces.len()
+        } else {
+            pieces.len().saturating_sub(1)
+        };
+        for p in pieces.iter().take(complete).skip(self.done) {
+            match self.attributor.attribute(p) {
+                Ok(k) => {
+                    let piece = guard.check(&self.out.push(k));
+                    emit(&piece);
+                    self.shown.push_str(&piece);
+                }
+                Err(why) => self.out.dropped.push((p.text.clone(), why)),
+            }
+        }
+        self.done = self.done.max(complete);
+    }
+}
+
+/// `text` cut to at most `max` bytes at the end of a line or sentence
+/// (empty when even its first sentence is longer).
+fn cut_at_sentence(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    let cut = head
+        .rfind(['\n'])
+        .into_iter()
+        .chain(head.rfind(". ").map(|i| i + 1))
+        .max()
+        .unwrap_or(0);
+    text[..cut].trim_end()
 }
 
 /// The retrieved chunks as the answer's numbered sources, none cited yet.
@@ -267,4 +334,77 @@ fn allow_list(hits: &[SearchHit], town: &TownSettings) -> entities::AllowList {
         allowed.add_text(t);
     }
     allowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_cut_at_a_sentence_or_line_end() {
+        let t = "Première phrase. Deuxième phrase un peu longue.\nTroisième ligne.";
+        assert_eq!(cut_at_sentence(t, 1000), t);
+        assert_eq!(cut_at_sentence(t, 30), "Première phrase.");
+        assert_eq!(
+            cut_at_sentence(t, 60),
+            "Première phrase. Deuxième phrase un peu longue."
+        );
+        assert_eq!(cut_at_sentence(t, 5), "");
+    }
+
+    fn release(sources: &[&str]) -> Release {
+        let texts: Vec<attribution::SourceText<'_>> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, b)| attribution::SourceText { n: i + 1, body: b })
+            .collect();
+        Release {
+            attributor: attribution::Attributor::new(&texts, &[]),
+            out: attribution::Attributed::default(),
+            shown: String::new(),
+            done: 0,
+        }
+    }
+
+    const FICHE: &str = "Le changement d'adresse sur la carte grise est gratuit.\n\
+        Vous devez le déclarer dans le mois qui suit le déménagement.\n\
+        Il faut fournir un justificatif de domicile.";
+
+    #[test]
+    fn a_streamed_answer_is_released_a_checked_sentence_at_a_time() {
+        let mut r = release(&[FICHE]);
+        let mut guard = guard::Guard::new(entities::AllowList::default());
+        let mut sent = Vec::new();
+        let generated = "Le changement d'adresse sur la carte grise est gratuit [1]. \
+            Vous devez le déclarer dans les 15 jours. \
+            Il faut fournir un justificatif de domicile.";
+        // Token by token, as the model writes.
+        let mut raw = String::new();
+        for piece in generated.split_inclusive(' ') {
+            raw.push_str(piece);
+            r.complete(&raw, false, &mut guard, &mut |t| sent.push(t.to_string()));
+        }
+        // The first sentence went out as soon as the second began; the
+        // last waits for the end of the text.
+        assert_eq!(
+            sent,
+            ["Le changement d'adresse sur la carte grise est gratuit. [1]"]
+        );
+        r.complete(&raw, true, &mut guard, &mut |t| sent.push(t.to_string()));
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert_eq!(r.shown, sent.concat());
+        // The invented delay never reached the citizen.
+        assert!(!r.shown.contains("15"), "{}", r.shown);
+        assert_eq!(r.out.dropped.len(), 1, "{:?}", r.out.dropped);
+        assert_eq!(r.out.cited, BTreeSet::from([1]));
+    }
+
+    #[test]
+    fn an_answer_no_source_supports_cites_nothing_so_it_falls_back() {
+        let mut r = release(&[FICHE]);
+        let mut guard = guard::Guard::new(entities::AllowList::default());
+        let raw = "Bonjour ! Je suis un assistant. Les impôts locaux sont payables en ligne.";
+        r.complete(raw, true, &mut guard, &mut |_| {});
+        assert!(r.out.cited.is_empty() && r.shown.is_empty(), "{:?}", r.out);
+    }
 }

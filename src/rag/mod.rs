@@ -27,6 +27,7 @@
 //!
 //! Recording the exchange is the caller's (`conversations`, the API).
 
+pub mod attribution;
 pub mod citations;
 mod compose;
 pub mod condense;

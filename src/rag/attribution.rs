@@ -1,0 +1,522 @@
+//! Citations by attribution, not by trust: a generated answer is cut into
+//! sentences, and each is attached to the source unit (a sentence, a list
+//! item, a table row of a numbered source) that supports it, or dropped.
+//!
+//! A small model cannot be trusted to type `[n]`, nor to keep a source's
+//! meaning: the second trial of issue 18 found « oui, vous pouvez » where
+//! the source forbids, and invented amounts. So a sentence is kept only
+//! when
+//! 1. a unit holds most of its content words ([`MIN_SUPPORT`] of them,
+//!    stemmed and accent-folded as the lexical index does);
+//! 2. every number in it (amounts, dates, durations, form numbers, phone
+//!    digits) appears in that unit or the unit beside it, or in the
+//!    town's own configuration;
+//! 3. its polarity agrees with the unit's: negation (« ne … pas »,
+//!    « interdit », « sans », « aucun », « non »…) present in both or in
+//!    neither, and no opposite pair across them (gratuit / payant,
+//!    obligatoire / facultatif, autorisé / interdit).
+//!
+//! The model's own markers are ignored and the unit's source number is
+//! written instead. What is dropped is reported with the reason, for the
+//! logs and the review queue.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::kb::lexical;
+
+use super::lexicon::folded_words;
+
+/// Share of a sentence's content terms its unit must hold.
+pub const MIN_SUPPORT: f64 = 0.5;
+
+/// One numbered source, as the model was given it.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceText<'a> {
+    /// Its number (1-based), the one cited.
+    pub n: usize,
+    /// Its text.
+    pub body: &'a str,
+}
+
+/// Why a sentence was dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dropped {
+    /// No unit holds enough of its words.
+    Unsupported,
+    /// A number of the sentence is in none of its supporting units.
+    Fact(String),
+    /// Its polarity disagrees with its unit's.
+    Polarity,
+    /// It repeats a sentence already kept.
+    Repeated,
+    /// It carries no content word.
+    Empty,
+}
+
+/// A sentence kept, with the source it is attributed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// The sentence, without any marker of the model's.
+    pub text: String,
+    /// The source number it cites.
+    pub n: usize,
+    /// Whether it is a list item (rendered on its own line).
+    pub item: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Unit {
+    /// The source it belongs to (units of one source are consecutive).
+    n: usize,
+    terms: HashSet<String>,
+    numbers: HashSet<String>,
+    negated: bool,
+    words: HashSet<String>,
+}
+
+/// The units of the sources, ready to support sentences.
+#[derive(Debug, Clone)]
+pub struct Attributor {
+    units: Vec<Unit>,
+    /// Numbers of the town's configuration (its phone, address…).
+    town_numbers: HashSet<String>,
+    kept: HashSet<String>,
+}
+
+static MARKER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s*\[[\d\s,;\-–]*\]").expect("marker regex: this is a bug"));
+
+static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\d{1,3}(?:[ \u{a0}\u{202f}]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?")
+        .expect("number regex: this is a bug")
+});
+
+/// The numbers of `text`, normalised: thousands separators dropped, a
+/// decimal comma made a point, trailing zeros of decimals kept apart
+/// (`3,80` and `3.8` are the same amount).
+fn numbers(text: &str) -> HashSet<String> {
+    NUMBER
+        .find_iter(text)
+        .map(|m| {
+            let n: String = m
+                .as_str()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| if c == ',' { '.' } else { c })
+                .collect();
+            match n.split_once('.') {
+                Some((i, d)) => {
+                    let d = d.trim_end_matches('0');
+                    if d.is_empty() {
+                        i.to_string()
+                    } else {
+                        format!("{i}.{d}")
+                    }
+                }
+                None => n,
+            }
+        })
+        .map(|n| {
+            // "05" and "5" (days, months) are the same number.
+            let t = n.trim_start_matches('0');
+            if t.is_empty() || t.starts_with('.') {
+                n
+            } else {
+                t.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Words that make a statement negative.
+const NEGATIONS: &[&str] = &[
+    "ne",
+    "n",
+    "pas",
+    "jamais",
+    "aucun",
+    "aucune",
+    "rien",
+    "nul",
+    "nulle",
+    "non",
+    "sans",
+    "interdit",
+    "interdite",
+    "interdits",
+    "interdites",
+    "interdiction",
+    "impossible",
+    "exclu",
+    "exclue",
+    "exclus",
+    "refuse",
+    "refusee",
+];
+
+/// Opposites that must not stand on two sides of an attribution.
+const OPPOSITES: &[(&[&str], &[&str])] = &[
+    (
+        &[
+            "gratuit",
+            "gratuite",
+            "gratuits",
+            "gratuites",
+            "gratuitement",
+        ],
+        &[
+            "payant", "payante", "payants", "payantes", "payer", "payez", "tarif",
+        ],
+    ),
+    (
+        &["obligatoire", "obligatoires", "obligatoirement"],
+        &[
+            "facultatif",
+            "facultative",
+            "facultatifs",
+            "facultatives",
+            "optionnel",
+            "optionnelle",
+        ],
+    ),
+    (
+        &[
+            "autorise",
+            "autorisee",
+            "autorises",
+            "autorisees",
+            "permis",
+            "permise",
+        ],
+        &["interdit", "interdite", "interdits", "interdites"],
+    ),
+];
+
+fn negated(words: &HashSet<String>) -> bool {
+    NEGATIONS.iter().any(|w| words.contains(*w))
+}
+
+fn has_any(words: &HashSet<String>, list: &[&str]) -> bool {
+    list.iter().any(|w| words.contains(*w))
+}
+
+/// Whether the polarities of a sentence and of its unit agree.
+fn polarity_agrees(sentence: &HashSet<String>, unit: &Unit) -> bool {
+    if negated(sentence) != unit.negated {
+        return false;
+    }
+    OPPOSITES.iter().all(|(a, b)| {
+        let crossed = (has_any(sentence, a) && has_any(&unit.words, b) && !has_any(&unit.words, a))
+            || (has_any(sentence, b) && has_any(&unit.words, a) && !has_any(&unit.words, b));
+        !crossed
+    })
+}
+
+/// A sentence or list item of a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    /// Its text, without the bullet.
+    pub text: String,
+    /// Whether it is (the start of) a list item.
+    pub item: bool,
+}
+
+/// The units of a text: its lines, bullets stripped, cut into sentences.
+pub fn pieces(text: &str) -> Vec<Piece> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let bare = line.trim_start_matches(['-', '•', '*', '–']).trim_start();
+        let item = bare.len() < line.len();
+        for (i, text) in guichet_ingest::split_sentences(bare)
+            .into_iter()
+            .enumerate()
+        {
+            out.push(Piece {
+                text,
+                item: item && i == 0,
+            });
+        }
+    }
+    out
+}
+
+/// The content terms of a sentence (index terms, numbers aside).
+fn content_terms(text: &str) -> HashSet<String> {
+    lexical::terms(text)
+        .into_iter()
+        .filter(|t| !t.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .collect()
+}
+
+fn word_set(text: &str) -> HashSet<String> {
+    folded_words(text).into_iter().collect()
+}
+
+impl Attributor {
+    /// Units of `sources`; numbers in `town` (the configured contact
+    /// details) are allowed in any sentence.
+    pub fn new(sources: &[SourceText<'_>], town: &[&str]) -> Self {
+        let mut units = Vec::new();
+        for s in sources {
+            for p in pieces(s.body) {
+                let words = word_set(&p.text);
+                units.push(Unit {
+                    n: s.n,
+                    terms: content_terms(&p.text),
+                    numbers: numbers(&p.text),
+                    negated: negated(&words),
+                    words,
+                });
+            }
+        }
+        Self {
+            units,
+            town_numbers: town.iter().flat_map(|t| numbers(t)).collect(),
+            kept: HashSet::new(),
+        }
+    }
+
+    /// Attributes one sentence (markers of the model's ignored), or says
+    /// why it must go. A kept sentence is remembered, so that a repeat of
+    /// it is dropped.
+    pub fn attribute(&mut self, piece: &Piece) -> Result<Kept, Dropped> {
+        let text = MARKER.replace_all(&piece.text, "").trim().to_string();
+        let terms = content_terms(&text);
+        if terms.is_empty() {
+            return Err(Dropped::Empty);
+        }
+        let key: String = folded_words(&text).join(" ");
+        if self.kept.contains(&key) {
+            return Err(Dropped::Repeated);
+        }
+        let words = word_set(&text);
+        let nums = numbers(&text);
+        // Candidates by support, best first.
+        let mut ranked: Vec<(f64, usize)> = self
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let shared = terms.iter().filter(|t| u.terms.contains(*t)).count();
+                (shared as f64 / terms.len() as f64, i)
+            })
+            .filter(|(s, _)| *s >= MIN_SUPPORT)
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        if ranked.is_empty() {
+            return Err(Dropped::Unsupported);
+        }
+        let mut why = Dropped::Unsupported;
+        for &(_, i) in &ranked {
+            let unit = &self.units[i];
+            // Numbers may come from the unit or its neighbours in the same
+            // source (a list's introduction, the row above).
+            let around: Vec<&Unit> = [i.checked_sub(1), Some(i), i.checked_add(1)]
+                .into_iter()
+                .flatten()
+                .filter_map(|j| self.units.get(j))
+                .filter(|v| v.n == unit.n)
+                .collect();
+            let missing = nums.iter().find(|x| {
+                !self.town_numbers.contains(*x) && !around.iter().any(|v| v.numbers.contains(*x))
+            });
+            if let Some(x) = missing {
+                why = Dropped::Fact(x.clone());
+                continue;
+            }
+            if !polarity_agrees(&words, unit) {
+                why = Dropped::Polarity;
+                continue;
+            }
+            self.kept.insert(key);
+            return Ok(Kept {
+                text,
+                n: unit.n,
+                item: piece.item,
+            });
+        }
+        Err(why)
+    }
+
+    /// Attributes every sentence of `text`: the kept ones rendered with
+    /// their ` [n]`, the sources they cite, and what was dropped.
+    pub fn attribute_all(&mut self, text: &str) -> Attributed {
+        let mut out = Attributed::default();
+        for p in pieces(text) {
+            match self.attribute(&p) {
+                Ok(k) => {
+                    out.push(k);
+                }
+                Err(why) => out.dropped.push((p.text, why)),
+            }
+        }
+        out
+    }
+}
+
+/// The outcome of attributing an answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributed {
+    /// The kept sentences, each followed by its ` [n]`.
+    pub text: String,
+    /// The sources cited.
+    pub cited: BTreeSet<usize>,
+    /// Dropped sentences and why.
+    pub dropped: Vec<(String, Dropped)>,
+    /// Whether the last kept piece is a list item.
+    last_item: bool,
+}
+
+impl Attributed {
+    /// Appends a kept sentence; returns what was appended (for a stream).
+    /// List items go on their own lines, as do sentences after them.
+    pub fn push(&mut self, k: Kept) -> String {
+        let lead = match (self.text.is_empty(), k.item, self.last_item) {
+            (true, true, _) => "- ",
+            (true, false, _) => "",
+            (false, true, _) => "\n- ",
+            (false, false, true) => "\n",
+            (false, false, false) => " ",
+        };
+        let piece = format!("{lead}{} [{}]", k.text, k.n);
+        self.text.push_str(&piece);
+        self.cited.insert(k.n);
+        self.last_item = k.item;
+        piece
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCES: &[&str] = &[
+        "Le renouvellement de la carte d'identité est gratuit.\n\
+         En cas de perte ou de vol, vous devez payer un timbre fiscal de 25 €.\n\
+         Il est interdit de déposer la demande par courrier.",
+        "Pièces à fournir :\n- une photo d'identité de moins de 6 mois\n\
+         - un justificatif de domicile de moins d'un an",
+    ];
+
+    fn check(a: &mut Attributor, text: &str) -> Result<Kept, Dropped> {
+        a.attribute(&Piece {
+            text: text.into(),
+            item: false,
+        })
+    }
+
+    fn attributor() -> Attributor {
+        let sources: Vec<SourceText<'_>> = SOURCES
+            .iter()
+            .enumerate()
+            .map(|(i, b)| SourceText { n: i + 1, body: b })
+            .collect();
+        Attributor::new(&sources, &["04 67 34 70 00"])
+    }
+
+    #[test]
+    fn sentences_are_attributed_to_the_unit_that_supports_them() {
+        let mut a = attributor();
+        let out = a.attribute_all(
+            "Le renouvellement de votre carte d'identité est gratuit. \
+             Il vous faut une photo d'identité de moins de 6 mois [3].",
+        );
+        assert_eq!(
+            out.text,
+            "Le renouvellement de votre carte d'identité est gratuit. [1] \
+             Il vous faut une photo d'identité de moins de 6 mois. [2]",
+            "{out:?}"
+        );
+        assert_eq!(out.cited, BTreeSet::from([1, 2]));
+        assert!(out.dropped.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn an_amount_absent_from_the_unit_drops_the_sentence() {
+        let mut a = attributor();
+        assert_eq!(
+            check(
+                &mut a,
+                "En cas de perte, vous devez payer un timbre fiscal de 86 €."
+            ),
+            Err(Dropped::Fact("86".into()))
+        );
+        assert!(check(
+            &mut a,
+            "En cas de perte, vous devez payer un timbre fiscal de 25,00 €."
+        )
+        .is_ok());
+        // The town's own numbers are allowed.
+        assert!(check(
+            &mut a,
+            "En cas de perte ou de vol, appelez le 04 67 34 70 00 pour le timbre fiscal."
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn polarity_must_agree_with_the_unit() {
+        let mut a = attributor();
+        // The source forbids; a « oui » shares its words but not its sense.
+        assert_eq!(
+            check(&mut a, "Oui, vous pouvez déposer la demande par courrier."),
+            Err(Dropped::Polarity)
+        );
+        assert!(check(
+            &mut a,
+            "Vous ne pouvez pas déposer la demande par courrier."
+        )
+        .is_ok());
+        assert_eq!(
+            check(
+                &mut a,
+                "Le renouvellement de la carte d'identité est payant."
+            ),
+            Err(Dropped::Polarity)
+        );
+    }
+
+    #[test]
+    fn unsupported_repeated_and_empty_sentences_go() {
+        let mut a = attributor();
+        assert_eq!(
+            check(&mut a, "La mairie délivre aussi les passeports le samedi."),
+            Err(Dropped::Unsupported)
+        );
+        assert_eq!(check(&mut a, "[2]."), Err(Dropped::Empty));
+        let s = "Il faut un justificatif de domicile de moins d'un an.";
+        assert!(check(&mut a, s).is_ok());
+        assert_eq!(check(&mut a, s), Err(Dropped::Repeated));
+    }
+
+    #[test]
+    fn list_items_keep_their_lines() {
+        let mut a = attributor();
+        let out = a.attribute_all(
+            "Les pièces à fournir sont les suivantes :\n\
+             - une photo d'identité de moins de 6 mois ;\n\
+             - un justificatif de domicile de moins d'un an.\n\
+             Le renouvellement de la carte d'identité est gratuit.",
+        );
+        assert_eq!(
+            out.text,
+            "Les pièces à fournir sont les suivantes : [2]\n\
+             - une photo d'identité de moins de 6 mois ; [2]\n\
+             - un justificatif de domicile de moins d'un an. [2]\n\
+             Le renouvellement de la carte d'identité est gratuit. [1]",
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn numbers_are_compared_as_numbers() {
+        assert_eq!(
+            numbers("3,80 € et 1 500 habitants, le 05/03"),
+            numbers("3.8 1500 5 3")
+        );
+        assert!(!numbers("25 €").contains("2"));
+    }
+}
