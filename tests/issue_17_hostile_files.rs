@@ -185,6 +185,46 @@ fn issue_17_a_worker_that_overflows_or_runs_out_of_memory_fails_that_file_only()
     );
 }
 
+#[test]
+fn issue_17_a_file_past_the_time_limit_fails_alone_when_its_time_is_up() {
+    ensure_e5();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("depot");
+    std::fs::create_dir(&dir).unwrap();
+    // html5ever is quadratic on absurd nesting: over a minute for this
+    // page. With the nesting checks lifted, only the time limit stops it.
+    let deep = format!(
+        "<html><body>{}x</body></html>",
+        "<div><span>".repeat(150_000)
+    );
+    write(&dir, "a-profond.html", deep.as_bytes());
+    std::fs::copy(fiche("F1341.xml"), dir.join("b-F1341.xml")).unwrap();
+    let start = std::time::Instant::now();
+    let (o, stdout, stderr) = run(guichet()
+        .env("GUICHET_INGEST_TIMEOUT_SECS", "2")
+        .env("GUICHET_INGEST_MAX_DEPTH", "1000000000")
+        .arg("--data-dir")
+        .arg(tmp.path().join("kb"))
+        .arg("ingest")
+        .arg(&dir));
+    assert!(o.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("added 1,"), "{stdout}");
+    let line = failure_of(&stdout, "a-profond.html").expect(&stdout);
+    assert!(line.contains("délai dépassé (plus de 2 s"), "{line}");
+    // Its time limit, the kill's grace and the fiche: far from the parse's
+    // own duration.
+    assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+    // With the default limits the same page is refused at once.
+    let (o, stdout, _) = run(guichet()
+        .arg("--data-dir")
+        .arg(tmp.path().join("kb"))
+        .arg("ingest")
+        .arg(&dir));
+    assert!(o.status.success());
+    let line = failure_of(&stdout, "a-profond.html").expect(&stdout);
+    assert!(line.contains("imbrication"), "{line}");
+}
+
 /// The parse worker children of `pid`.
 fn children(pid: u32) -> Vec<i32> {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))

@@ -105,9 +105,59 @@ const BLOCKS: &[&str] = &[
     "center",
 ];
 
+/// Elements that need no end tag (void, or closed by the next sibling in
+/// old HTML): they do not nest, so the pre-scan does not count them.
+const UNNESTED: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody",
+    "tfoot", "colgroup", "rb", "rt", "rp", "param", "keygen", "basefont", "frame",
+];
+
+/// A linear estimate of the element nesting of `source`: start tags minus
+/// end tags, the elements of [`UNNESTED`] left aside. html5ever's tree
+/// builder is quadratic on absurd nesting (150,000 nested `<div><span>`
+/// take over a minute), so a page this estimate puts far past the limit
+/// is refused before it is parsed; the exact depth is checked after.
+fn nesting_estimate(source: &str) -> usize {
+    let bytes = source.as_bytes();
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(p) = bytes[i..].iter().position(|&b| b == b'<') {
+        i += p + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = i + usize::from(closing);
+        let end = bytes[start..]
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .map_or(bytes.len(), |e| start + e);
+        if end == start {
+            continue;
+        }
+        let tag = source[start..end].to_ascii_lowercase();
+        if UNNESTED.contains(&tag.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else {
+            depth += 1;
+            deepest = deepest.max(depth);
+        }
+    }
+    deepest
+}
+
 /// Loads an HTML page.
 pub(crate) fn load(name: &str, bytes: &[u8], opts: &crate::LoadOptions) -> Result<Document> {
     let (source, _) = clean::decode_text(bytes);
+    // Four times the limit: unclosed elements of sloppy pages inflate the
+    // estimate, never the real tree.
+    if nesting_estimate(&source) > opts.max_depth.saturating_mul(4) {
+        return Err(crate::Error::TooDeep {
+            name: name.to_string(),
+            limit: opts.max_depth,
+        });
+    }
     let html = Html::parse_document(&source);
     let root = html.root_element();
     // The walk below is recursive: refuse absurd nesting.

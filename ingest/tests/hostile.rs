@@ -32,6 +32,24 @@ fn nested_arrays_and_dictionaries_are_refused_before_parsing() {
 }
 
 #[test]
+fn absurd_html_nesting_is_refused_before_the_quadratic_parse() {
+    let deep = format!(
+        "<html><body>{}x</body></html>",
+        "<div><span>".repeat(150_000)
+    );
+    let err = load_bytes("profond.html", deep.as_bytes()).unwrap_err();
+    assert!(matches!(err, Error::TooDeep { .. }), "{err}");
+    // Sloppy pages of unclosed paragraphs and list items are not deep.
+    let sloppy = format!(
+        "<html><body><ul>{}</ul>{}</body></html>",
+        "<li>Un point de la liste".repeat(3_000),
+        "<p>Un paragraphe sans fin de balise".repeat(3_000)
+    );
+    let doc = load_bytes("liste.html", sloppy.as_bytes()).unwrap();
+    assert!(doc.plain_text().contains("Un point de la liste"));
+}
+
+#[test]
 fn the_nesting_scan_lets_every_real_pdf_through() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut seen = 0;

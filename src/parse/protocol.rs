@@ -44,10 +44,8 @@ pub fn write_request(out: &mut impl Write, name: &str, bytes: &[u8]) -> io::Resu
 /// an error: the parent never sends one, so the stream is not ours.
 pub fn read_request(input: &mut impl Read, max_body: u64) -> io::Result<Option<Request>> {
     let mut len = [0u8; 4];
-    match input.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
+    if !read_or_end(input, &mut len)? {
+        return Ok(None);
     }
     let name_len = u32::from_le_bytes(len);
     if name_len > MAX_NAME_BYTES {
@@ -95,10 +93,8 @@ pub enum Reply {
 /// Reads one reply; `Ok(None)` at the end of input (the worker is gone).
 pub fn read_reply(input: &mut impl Read, max_payload: u64) -> io::Result<Option<Reply>> {
     let mut head = [0u8; 9];
-    match input.read_exact(&mut head) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
+    if !read_or_end(input, &mut head)? {
+        return Ok(None);
     }
     let tag = head[0];
     let mut len = [0u8; 8];
@@ -116,6 +112,16 @@ pub fn read_reply(input: &mut impl Read, max_payload: u64) -> io::Result<Option<
         return Ok(None);
     }
     Ok(Some(Reply::Frame { tag, payload }))
+}
+
+/// Fills `buf`; `false` when the input ended first (the other side closed
+/// the pipe).
+fn read_or_end(input: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
+    match input.read_exact(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 fn invalid(what: &str) -> io::Error {

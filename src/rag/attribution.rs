@@ -7,7 +7,10 @@
 //! the source forbids, and invented amounts. So a sentence is kept only
 //! when
 //! 1. a unit holds most of its content words ([`MIN_SUPPORT`] of them,
-//!    stemmed and accent-folded as the lexical index does);
+//!    stemmed and accent-folded as the lexical index does), and every one
+//!    of them that the sources use anywhere (with the unit's heading
+//!    counted as the unit's): a sentence about « le passeport » is not
+//!    backed by a cinema's « Enfant (moins de 16 ans) 5,00 € »;
 //! 2. every number in it (amounts, dates, durations, form numbers, phone
 //!    digits) appears in that unit or the unit beside it, or in the
 //!    town's own configuration;
@@ -15,6 +18,14 @@
 //!    « interdit », « sans », « aucun », « non »…) present in both or in
 //!    neither, and no opposite pair across them (gratuit / payant,
 //!    obligatoire / facultatif, autorisé / interdit).
+//!
+//! 4. it says what the unit says: unless it holds most of the unit's own
+//!    words and every condition of it (« en cas de perte », « moins de
+//!    16 ans », « sauf », « si »…), the citizen reads **the unit itself**
+//!    in place of the paraphrase, so that a condition the model dropped
+//!    (« la carte coûte 25 € » for « en cas de perte, un timbre de 25 € »)
+//!    never becomes a false general rule. The model selects; the sources
+//!    speak.
 //!
 //! The model's own markers are ignored and the unit's source number is
 //! written instead. What is dropped is reported with the reason, for the
@@ -37,6 +48,8 @@ pub const MIN_SUPPORT: f64 = 0.5;
 pub struct SourceText<'a> {
     /// Its number (1-based), the one cited.
     pub n: usize,
+    /// Its document title and section (words a unit of it stands under).
+    pub heading: &'a str,
     /// Its text.
     pub body: &'a str,
 }
@@ -71,7 +84,12 @@ pub struct Kept {
 struct Unit {
     /// The source it belongs to (units of one source are consecutive).
     n: usize,
+    /// Its text as the source writes it.
+    text: String,
+    item: bool,
     terms: HashSet<String>,
+    /// Its terms and its source's heading's.
+    context: HashSet<String>,
     numbers: HashSet<String>,
     negated: bool,
     words: HashSet<String>,
@@ -83,7 +101,11 @@ pub struct Attributor {
     units: Vec<Unit>,
     /// Numbers of the town's configuration (its phone, address…).
     town_numbers: HashSet<String>,
+    /// Every term of the sources and their headings.
+    vocabulary: HashSet<String>,
     kept: HashSet<String>,
+    /// Units already shown verbatim.
+    shown: HashSet<usize>,
 }
 
 static MARKER: LazyLock<Regex> =
@@ -224,6 +246,49 @@ pub struct Piece {
     pub item: bool,
 }
 
+/// Words that make a statement hold only in a case: a sentence that drops
+/// one its unit has generalises it.
+const CONDITIONS: &[&str] = &[
+    "si",
+    "sauf",
+    "lorsque",
+    "lorsqu",
+    "quand",
+    "cas",
+    "selon",
+    "uniquement",
+    "seulement",
+    "moins",
+    "plus",
+    "partir",
+    "avant",
+    "apres",
+    "entre",
+    "jusqu",
+    "hors",
+    "excepte",
+    "condition",
+    "conditions",
+    "mineur",
+    "majeur",
+    "etranger",
+];
+
+/// Whether a sentence (its terms and words) says what its unit says:
+/// most of the unit's terms and every condition word of it.
+fn faithful(terms: &HashSet<String>, words: &HashSet<String>, unit: &Unit) -> bool {
+    let kept = unit.terms.iter().filter(|t| terms.contains(*t)).count();
+    let enough = kept as f64 >= FAITHFUL * unit.terms.len() as f64;
+    enough
+        && CONDITIONS
+            .iter()
+            .all(|c| !unit.words.contains(*c) || words.contains(*c))
+}
+
+/// Share of its unit's terms a sentence must hold to be shown in its own
+/// words.
+const FAITHFUL: f64 = 0.8;
+
 /// The units of a text: its lines, bullets stripped, cut into sentences.
 pub fn pieces(text: &str) -> Vec<Piece> {
     let mut out = Vec::new();
@@ -260,12 +325,20 @@ impl Attributor {
     /// details) are allowed in any sentence.
     pub fn new(sources: &[SourceText<'_>], town: &[&str]) -> Self {
         let mut units = Vec::new();
+        let mut vocabulary = HashSet::new();
         for s in sources {
+            let heading = content_terms(s.heading);
+            vocabulary.extend(heading.iter().cloned());
             for p in pieces(s.body) {
                 let words = word_set(&p.text);
+                let terms = content_terms(&p.text);
+                vocabulary.extend(terms.iter().cloned());
                 units.push(Unit {
                     n: s.n,
-                    terms: content_terms(&p.text),
+                    text: p.text.clone(),
+                    item: p.item,
+                    context: terms.union(&heading).cloned().collect(),
+                    terms,
                     numbers: numbers(&p.text),
                     negated: negated(&words),
                     words,
@@ -275,7 +348,9 @@ impl Attributor {
         Self {
             units,
             town_numbers: town.iter().flat_map(|t| numbers(t)).collect(),
+            vocabulary,
             kept: HashSet::new(),
+            shown: HashSet::new(),
         }
     }
 
@@ -299,13 +374,33 @@ impl Attributor {
             .units
             .iter()
             .enumerate()
+            .filter(|(_, u)| {
+                // A word the sources use must be the unit's (or its
+                // heading's): otherwise the sentence speaks of something
+                // else than this unit does.
+                terms
+                    .iter()
+                    .all(|t| u.context.contains(t) || !self.vocabulary.contains(t))
+            })
             .map(|(i, u)| {
-                let shared = terms.iter().filter(|t| u.terms.contains(*t)).count();
+                let shared = terms.iter().filter(|t| u.context.contains(*t)).count();
                 (shared as f64 / terms.len() as f64, i)
             })
             .filter(|(s, _)| *s >= MIN_SUPPORT)
             .collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // Units that hold the sentence's numbers themselves first, then by
+        // support: « 25 € » belongs to the unit that says it, not to its
+        // neighbour.
+        let own = |i: usize| {
+            nums.iter()
+                .all(|x| self.town_numbers.contains(x) || self.units[i].numbers.contains(x))
+        };
+        ranked.sort_by(|a, b| {
+            own(b.1)
+                .cmp(&own(a.1))
+                .then(b.0.total_cmp(&a.0))
+                .then(a.1.cmp(&b.1))
+        });
         if ranked.is_empty() {
             return Err(Dropped::Unsupported);
         }
@@ -331,11 +426,23 @@ impl Attributor {
                 why = Dropped::Polarity;
                 continue;
             }
+            if faithful(&terms, &words, unit) {
+                self.kept.insert(key);
+                return Ok(Kept {
+                    text,
+                    n: unit.n,
+                    item: piece.item,
+                });
+            }
+            // The unit's own words, once.
+            if !self.shown.insert(i) {
+                return Err(Dropped::Repeated);
+            }
             self.kept.insert(key);
             return Ok(Kept {
-                text,
+                text: unit.text.clone(),
                 n: unit.n,
-                item: piece.item,
+                item: unit.item || piece.item,
             });
         }
         Err(why)
@@ -412,7 +519,11 @@ mod tests {
         let sources: Vec<SourceText<'_>> = SOURCES
             .iter()
             .enumerate()
-            .map(|(i, b)| SourceText { n: i + 1, body: b })
+            .map(|(i, b)| SourceText {
+                n: i + 1,
+                heading: "Carte d'identité",
+                body: b,
+            })
             .collect();
         Attributor::new(&sources, &["04 67 34 70 00"])
     }
@@ -470,13 +581,15 @@ mod tests {
             "Vous ne pouvez pas déposer la demande par courrier."
         )
         .is_ok());
-        assert_eq!(
+        // « payant » against « gratuit »: the opposite pair, or a word the
+        // sources use elsewhere (« payer ») that this unit lacks.
+        assert!(matches!(
             check(
                 &mut a,
                 "Le renouvellement de la carte d'identité est payant."
             ),
-            Err(Dropped::Polarity)
-        );
+            Err(Dropped::Polarity | Dropped::Unsupported)
+        ));
     }
 
     #[test]
@@ -490,6 +603,48 @@ mod tests {
         let s = "Il faut un justificatif de domicile de moins d'un an.";
         assert!(check(&mut a, s).is_ok());
         assert_eq!(check(&mut a, s), Err(Dropped::Repeated));
+    }
+
+    #[test]
+    fn a_paraphrase_that_drops_a_condition_is_replaced_by_the_unit() {
+        let mut a = attributor();
+        let k = check(&mut a, "La carte d'identité coûte 25 €.").unwrap();
+        assert_eq!(
+            k.text,
+            "En cas de perte ou de vol, vous devez payer un timbre fiscal de 25 €."
+        );
+        assert_eq!(k.n, 1);
+        // Pointing at the same unit again adds nothing.
+        assert_eq!(
+            check(&mut a, "Une carte d'identité revient à 25 euros."),
+            Err(Dropped::Repeated)
+        );
+    }
+
+    #[test]
+    fn a_sentence_about_something_else_than_its_unit_goes() {
+        let sources = [
+            SourceText {
+                n: 1,
+                heading: "Passeport d'un mineur",
+                body: "Le passeport d'un mineur de 15 à 17 ans coûte 42 €.",
+            },
+            SourceText {
+                n: 2,
+                heading: "Tarifs 2014",
+                body: "Enfant (moins de 16 ans – hors Montpellier) 5,00 €",
+            },
+        ];
+        let mut a = Attributor::new(&sources, &[]);
+        // The cinema's price shares « enfant », « 16 ans », « 5,00 € » but
+        // not « passeport », a word the sources use.
+        assert_eq!(
+            check(
+                &mut a,
+                "Le passeport pour un enfant de 16 ans coûte 5,00 €."
+            ),
+            Err(Dropped::Unsupported)
+        );
     }
 
     #[test]

@@ -196,6 +196,7 @@ impl Assistant {
             .enumerate()
             .map(|(i, s)| attribution::SourceText {
                 n: i + 1,
+                heading: &s.heading,
                 body: &s.text,
             })
             .collect();
@@ -356,7 +357,11 @@ mod tests {
         let texts: Vec<attribution::SourceText<'_>> = sources
             .iter()
             .enumerate()
-            .map(|(i, b)| attribution::SourceText { n: i + 1, body: b })
+            .map(|(i, b)| attribution::SourceText {
+                n: i + 1,
+                heading: "Carte grise",
+                body: b,
+            })
             .collect();
         Release {
             attributor: attribution::Attributor::new(&texts, &[]),
