@@ -27,6 +27,12 @@
 //!    never becomes a false general rule. The model selects; the sources
 //!    speak.
 //!
+//! 5. it keeps its case: a unit under « À l'étranger › Coût », or under a
+//!    line « Si vous fournissez la photo », holds only there, so the kept
+//!    sentence is introduced by that case when it does not say it itself
+//!    (« À l'étranger › Coût › Si vous fournissez la photo : le passeport
+//!    coûte 96 € »), never shown as the general rule.
+//!
 //! The model's own markers are ignored and the unit's source number is
 //! written instead. What is dropped is reported with the reason, for the
 //! logs and the review queue.
@@ -86,6 +92,9 @@ struct Unit {
     n: usize,
     /// Its text as the source writes it.
     text: String,
+    /// The case it holds for: its section path below the document title,
+    /// and the sub-heading line above it in the source.
+    case: Vec<String>,
     item: bool,
     terms: HashSet<String>,
     /// Its terms and its source's heading's.
@@ -285,6 +294,67 @@ fn faithful(terms: &HashSet<String>, words: &HashSet<String>, unit: &Unit) -> bo
             .all(|c| !unit.words.contains(*c) || words.contains(*c))
 }
 
+/// Whether a piece of a source is a sub-heading (« Si vous fournissez la
+/// photo », « Cas général »): short, no final punctuation, no digits, a
+/// capital first, not a list item.
+fn is_heading(p: &Piece) -> bool {
+    let t = p.text.trim();
+    !p.item
+        && t.chars().count() < 70
+        && !t.ends_with(['.', ';', '!', '?', ',', ':'])
+        && !t.chars().any(|c| c.is_ascii_digit())
+        && t.chars().next().is_some_and(char::is_uppercase)
+}
+
+/// Section headings that name a topic, not a case: « Pièces à fournir »
+/// does not restrict who a rule holds for, « À l'étranger » does.
+const TOPICS: &[&str] = &[
+    "pieces a fournir",
+    "cout",
+    "demarche",
+    "ou s adresser",
+    "delai",
+    "duree",
+    "comment",
+    "qui peut",
+    "quand",
+    "a savoir",
+    "textes de reference",
+    "services en ligne",
+    "de quoi s agit il",
+    "formulaire",
+];
+
+/// `text` introduced by the parts of its unit's case it does not state
+/// itself.
+fn with_case(case: &[String], terms: &HashSet<String>, text: String) -> String {
+    let missing: Vec<&str> = case
+        .iter()
+        .filter(|c| {
+            let folded = folded_words(c).join(" ");
+            !TOPICS.iter().any(|t| folded.starts_with(t))
+        })
+        .filter(|c| {
+            let t = content_terms(c);
+            !t.is_empty() && !t.iter().all(|x| terms.contains(x))
+        })
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return text;
+    }
+    let mut chars = text.chars();
+    let lowered = match chars.next() {
+        // « Le passeport » after a colon reads « le passeport », but an
+        // acronym or a proper name keeps its capital.
+        Some(c) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            c.to_lowercase().chain(chars).collect()
+        }
+        _ => text.clone(),
+    };
+    format!("{} : {lowered}", missing.join(" › "))
+}
+
 /// Share of its unit's terms a sentence must hold to be shown in its own
 /// words.
 const FAITHFUL: f64 = 0.8;
@@ -329,15 +399,34 @@ impl Attributor {
         for s in sources {
             let heading = content_terms(s.heading);
             vocabulary.extend(heading.iter().cloned());
+            let path: Vec<String> = s
+                .heading
+                .split(" › ")
+                .skip(1)
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+            let mut sub: Option<String> = None;
             for p in pieces(s.body) {
+                if is_heading(&p) {
+                    vocabulary.extend(content_terms(&p.text));
+                    sub = Some(p.text.trim().to_string());
+                    continue;
+                }
+                let case: Vec<String> = path.iter().cloned().chain(sub.clone()).collect();
                 let words = word_set(&p.text);
                 let terms = content_terms(&p.text);
                 vocabulary.extend(terms.iter().cloned());
                 units.push(Unit {
                     n: s.n,
+                    case,
                     text: p.text.clone(),
                     item: p.item,
-                    context: terms.union(&heading).cloned().collect(),
+                    context: terms
+                        .union(&heading)
+                        .cloned()
+                        .chain(sub.iter().flat_map(|h| content_terms(h)))
+                        .collect(),
                     terms,
                     numbers: numbers(&p.text),
                     negated: negated(&words),
@@ -426,23 +515,20 @@ impl Attributor {
                 why = Dropped::Polarity;
                 continue;
             }
-            if faithful(&terms, &words, unit) {
-                self.kept.insert(key);
-                return Ok(Kept {
-                    text,
-                    n: unit.n,
-                    item: piece.item,
-                });
-            }
-            // The unit's own words, once.
-            if !self.shown.insert(i) {
-                return Err(Dropped::Repeated);
-            }
+            let (shown, item) = if faithful(&terms, &words, unit) {
+                (text, piece.item)
+            } else {
+                // The unit's own words, once.
+                if !self.shown.insert(i) {
+                    return Err(Dropped::Repeated);
+                }
+                (unit.text.clone(), unit.item || piece.item)
+            };
             self.kept.insert(key);
             return Ok(Kept {
-                text: unit.text.clone(),
+                text: with_case(&unit.case, &terms, shown),
                 n: unit.n,
-                item: unit.item || piece.item,
+                item,
             });
         }
         Err(why)
@@ -645,6 +731,30 @@ mod tests {
             ),
             Err(Dropped::Unsupported)
         );
+    }
+
+    #[test]
+    fn a_sentence_keeps_the_case_its_unit_holds_for() {
+        let sources = [SourceText {
+            n: 1,
+            heading: "Passeport d'un majeur : première demande › À l'étranger › Coût",
+            body: "Si vous fournissez la photo\nLe passeport coûte 96 €\n\
+                   Si la photo est prise au guichet\nLe passeport coûte 99 €",
+        }];
+        let mut a = Attributor::new(&sources, &[]);
+        let k = check(&mut a, "Le passeport coûte 96 € pour un adulte.").unwrap();
+        assert_eq!(
+            k.text,
+            "À l'étranger › Si vous fournissez la photo : le passeport coûte 96 € pour un adulte."
+        );
+        // A sentence that says its case is not told it twice.
+        let k = check(
+            &mut a,
+            "À l'étranger, si la photo est prise au guichet, le coût du passeport est de 99 €.",
+        )
+        .unwrap();
+        assert!(k.text.starts_with("À l'étranger"), "{}", k.text);
+        assert!(!k.text.contains(" : "), "{}", k.text);
     }
 
     #[test]
