@@ -159,15 +159,19 @@ impl Config {
     /// The document parser: worker processes of this very binary, under
     /// the `[ingest]` limits. Workers start on the first file.
     pub fn parser(&self) -> Result<crate::parse::Parser> {
+        self.parser_with_workers(crate::parse::default_workers(self.settings.ingest.workers))
+    }
+
+    /// [`Config::parser`] with `workers` processes (benchmarks pin one).
+    pub fn parser_with_workers(&self, workers: usize) -> Result<crate::parse::Parser> {
         let program = std::env::current_exe().map_err(|source| Error::Io {
             path: PathBuf::from("/proc/self/exe"),
             source,
         })?;
-        let ingest = &self.settings.ingest;
         Ok(crate::parse::Parser::isolated(
             program,
-            ingest.parse_limits(),
-            crate::parse::default_workers(ingest.workers),
+            self.settings.ingest.parse_limits(),
+            workers,
         ))
     }
 

@@ -47,14 +47,7 @@ pub(super) fn run(config: &Config, args: ParseBenchArgs) -> Result<()> {
     let (base, base_failed) = parse_all(&in_process, &files);
     // One worker, as `guichet ingest` parses one file at a time; its
     // start-up is part of the figure.
-    let one = Parser::isolated(
-        std::env::current_exe().map_err(|source| crate::Error::Io {
-            path: PathBuf::from("/proc/self/exe"),
-            source,
-        })?,
-        limits,
-        1,
-    );
+    let one = config.parser_with_workers(1)?;
     let (workers, failed) = parse_all(&one, &files);
     let per_file = |s: f64| 1000.0 * s / files.len().max(1) as f64;
     println!(

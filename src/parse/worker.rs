@@ -5,9 +5,8 @@
 //! large stack and a CPU-time budget of its own.
 
 use std::ffi::OsString;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use nix::sys::resource::{getrusage, setrlimit, Resource, UsageWho};
 
@@ -155,8 +154,9 @@ fn confine(limits: &ParseLimits) {
 fn set_cpu_budget(secs: u64) {
     let used = getrusage(UsageWho::RUSAGE_SELF)
         .map(|u| {
+            // Whole seconds, rounded up.
             let t = |tv: nix::sys::time::TimeVal| {
-                Duration::new(tv.tv_sec().max(0) as u64, 0).as_secs() + u64::from(tv.tv_usec() > 0)
+                tv.tv_sec().max(0) as u64 + u64::from(tv.tv_usec() > 0)
             };
             t(u.user_time()) + t(u.system_time())
         })
@@ -168,5 +168,4 @@ fn set_cpu_budget(secs: u64) {
         .map(|(_, h)| h)
         .unwrap_or(nix::sys::resource::RLIM_INFINITY);
     let _ = setrlimit(Resource::RLIMIT_CPU, soft.min(hard), hard);
-    let _ = std::io::stderr().flush();
 }
