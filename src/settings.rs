@@ -171,6 +171,9 @@ pub enum AnswerMode {
     /// The LLM writes from numbered sources; the extractive answer is the
     /// fallback when its citations do not check.
     Generative,
+    /// The LLM reads the candidate units and says which answer (or that
+    /// none does); the answer quotes those units verbatim.
+    Reader,
 }
 
 impl std::str::FromStr for AnswerMode {
@@ -179,7 +182,10 @@ impl std::str::FromStr for AnswerMode {
         match s {
             "extractive" => Ok(Self::Extractive),
             "generative" => Ok(Self::Generative),
-            _ => Err(format!("unknown answer mode {s}: extractive or generative")),
+            "reader" => Ok(Self::Reader),
+            _ => Err(format!(
+                "unknown answer mode {s}: extractive, generative or reader"
+            )),
         }
     }
 }
@@ -204,6 +210,9 @@ pub struct AnswerSettings {
     /// cut at a sentence end to its share): the prompt's size, hence the
     /// time to the first text on a small CPU.
     pub source_tokens: usize,
+    /// About how many tokens of candidate units the reader mode offers
+    /// the model: its prompt's size, hence its time on a small CPU.
+    pub reader_tokens: usize,
     /// Sampling temperature (0: greedy, reproducible).
     pub temperature: f64,
     /// Let the LLM rewrite follow-up questions (otherwise the previous
@@ -228,6 +237,7 @@ impl Default for AnswerSettings {
             abstain_below: crate::rag::confidence::DEFAULT_THRESHOLD,
             max_new_tokens: 256,
             source_tokens: 800,
+            reader_tokens: 400,
             temperature: 0.0,
             rewrite_with_model: false,
             lexicon: String::new(),

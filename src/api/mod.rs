@@ -425,7 +425,7 @@ async fn scheduled_backups(data_dir: PathBuf, s: crate::settings::BackupSettings
 /// started when the configuration uses it. Blocking; progress is logged.
 pub fn load_engine(config: &Config) -> Result<Engine> {
     let s = &config.settings;
-    let needs_generator = s.answer.mode == AnswerMode::Generative || s.answer.rewrite_with_model;
+    let needs_generator = s.answer.mode != AnswerMode::Extractive || s.answer.rewrite_with_model;
     let mut wanted = Vec::new();
     if let Some(m) = guichet_models::fetch::default_model(&config.embedding_spec) {
         wanted.push(m);

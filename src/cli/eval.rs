@@ -52,6 +52,10 @@ pub(super) struct RunArgs {
     /// configuration's).
     #[arg(long)]
     mode: Option<AnswerMode>,
+    /// Tokens of candidate units the reader mode offers the model
+    /// (default: the configuration's `answer.reader_tokens`).
+    #[arg(long)]
+    reader_tokens: Option<usize>,
     /// Keep the cases already in OUT/results.jsonl and answer the rest.
     #[arg(long)]
     resume: bool,
@@ -115,6 +119,9 @@ fn run_sets(config: &Config, args: RunArgs) -> Result<()> {
             let mut config = config.clone();
             if let Some(m) = args.mode {
                 config.settings.answer.mode = m;
+            }
+            if let Some(t) = args.reader_tokens {
+                config.settings.answer.reader_tokens = t;
             }
             let engine = crate::api::load_engine(&config)?;
             Box::new(crate::evaluation::InProcess::new(engine.assistant))

@@ -46,6 +46,10 @@ pub struct Filters {
     /// whose source path contains it, has its fused score multiplied by
     /// `1 + priority` (the largest matching priority counts).
     pub priorities: Vec<(String, f64)>,
+    /// Candidates taken from each ranking before fusion (default: eight
+    /// per hit asked, at least 50). Set it to ask for more hits than the
+    /// ranking was tuned for without changing the fusion itself.
+    pub depth: Option<usize>,
 }
 
 /// The priority of a chunk under `priorities` (0 when none matches).
@@ -101,7 +105,7 @@ impl KnowledgeBase {
         if k == 0 || question.trim().is_empty() {
             return Ok(Vec::new());
         }
-        let candidates = (k * 8).max(50);
+        let candidates = filters.depth.unwrap_or((k * 8).max(50));
         let dense = if filters.mode == SearchMode::Lexical {
             Vec::new()
         } else {

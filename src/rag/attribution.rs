@@ -325,15 +325,19 @@ const TOPICS: &[&str] = &[
     "formulaire",
 ];
 
+/// Whether a heading names a topic (« Coût », « Pièces à fournir »), not a
+/// case.
+pub(super) fn is_topic(heading: &str) -> bool {
+    let folded = folded_words(heading).join(" ");
+    TOPICS.iter().any(|t| folded.starts_with(t))
+}
+
 /// `text` introduced by the parts of its unit's case it does not state
 /// itself.
 fn with_case(case: &[String], terms: &HashSet<String>, text: String) -> String {
     let missing: Vec<&str> = case
         .iter()
-        .filter(|c| {
-            let folded = folded_words(c).join(" ");
-            !TOPICS.iter().any(|t| folded.starts_with(t))
-        })
+        .filter(|c| !is_topic(c))
         .filter(|c| {
             let t = content_terms(c);
             !t.is_empty() && !t.iter().all(|x| terms.contains(x))

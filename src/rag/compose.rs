@@ -11,8 +11,8 @@ use guichet_models::{Cancel, GenerationParams};
 
 use super::draft::{Draft, Mode};
 use super::{
-    attribution, body, degenerate, entities, extractive, guard, prompt, shorten, wanted, Answer,
-    Assessment, Assistant, Event, GenerationWorker, Source, Status, EXTRACT_CHARS,
+    attribution, body, degenerate, entities, extractive, guard, prompt, reader, shorten, situation,
+    wanted, Answer, Assessment, Assistant, Event, GenerationWorker, Source, Status, EXTRACT_CHARS,
 };
 use crate::kb::SearchHit;
 use crate::settings::{AnswerMode, TownSettings};
@@ -73,19 +73,36 @@ impl Assistant {
                         n: i + 1,
                         body: body(&h.chunk.text),
                         section: &h.chunk.section,
+                        title: &h.chunk.title,
                     })
                     .collect();
                 let asked = wanted::wanted(standalone);
-                let extracted = extractive::extract(
+                let candidates = extractive::candidates(
                     &assessment.vector,
                     &assessment.weights,
                     &asked,
+                    &situation::of_question(standalone),
                     &passages,
                     models.embedder.as_ref(),
                 )?;
                 if draft.fallback {
                     on_event(Event::Reset);
                 }
+                let read = match (&candidates, &self.generator) {
+                    (Some(c), Some(g)) if self.answer.mode == AnswerMode::Reader => {
+                        self.read(g, standalone, c, cancel, &mut draft)?
+                    }
+                    _ => None,
+                };
+                let extracted = match read {
+                    Some(reader::Choice::Units(chosen)) => {
+                        draft.mode = Mode::Reader;
+                        candidates.as_ref().and_then(|c| c.compose(&chosen))
+                    }
+                    // The model read the candidates and none answers.
+                    Some(reader::Choice::Nothing) => None,
+                    _ => candidates.as_ref().map(|c| c.extract()),
+                };
                 let Some(x) = extracted else {
                     // Nothing in the sources answers: abstain (the sources
                     // already shown stay listed, none cited).
@@ -95,7 +112,9 @@ impl Assistant {
                     return Ok(draft.finish());
                 };
                 let text = guard.check(&x.text);
-                draft.mode = Mode::Extractive;
+                if draft.mode != Mode::Reader {
+                    draft.mode = Mode::Extractive;
+                }
                 if draft.model.is_empty() {
                     draft.model = format!("extractif ({})", models.embedder.id());
                 }
@@ -129,6 +148,55 @@ impl Assistant {
         draft.sources = sources;
         draft.masked = guard.masked();
         Ok(draft.finish())
+    }
+
+    /// The reader's choice among `candidates` (offered up to
+    /// `reader_tokens`), or `None` when the model failed (the extractive
+    /// answer then stands).
+    fn read(
+        &self,
+        g: &GenerationWorker,
+        question: &str,
+        candidates: &extractive::Candidates,
+        cancel: &Cancel,
+        draft: &mut Draft,
+    ) -> Result<Option<reader::Choice>> {
+        let mut offers = candidates.offers(self.answer.reader_tokens * reader::CHARS_PER_TOKEN);
+        offers.truncate(reader::MAX_OFFERS);
+        tracing::debug!("reader offers:\n{}", reader::offers_block(&offers));
+        let started = std::time::Instant::now();
+        let scored = g.choose(
+            reader::prompt(&self.town, question, &offers),
+            reader::choices(offers.len()),
+            cancel,
+        );
+        match scored {
+            Ok(logprobs) => {
+                draft.model = g.info().id.clone();
+                let choice = reader::decide(&logprobs);
+                tracing::info!(
+                    "reader: {} offers in {} ms, scores {:?}: {choice:?}",
+                    offers.len(),
+                    started.elapsed().as_millis(),
+                    logprobs
+                        .iter()
+                        .map(|l| (l.exp() * 100.0).round() / 100.0)
+                        .collect::<Vec<_>>()
+                );
+                Ok(Some(match choice {
+                    reader::Choice::Units(v) => {
+                        reader::Choice::Units(v.into_iter().map(|i| offers[i].unit).collect())
+                    }
+                    reader::Choice::Nothing => reader::Choice::Nothing,
+                }))
+            }
+            Err(e @ (Error::Cancelled(_) | Error::Overloaded)) => Err(e),
+            Err(e) => {
+                tracing::warn!("reader failed, extractive answer instead: {e}");
+                draft.fallback = true;
+                Ok(None)
+            }
+        }
     }
 
     /// Generates an answer from the sources; `None` in the first slot when

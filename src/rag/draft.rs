@@ -22,6 +22,8 @@ pub enum Mode {
     Extractive,
     /// Written by the generation model from the sources, checked.
     Generative,
+    /// Units of the sources the generation model chose, quoted.
+    Reader,
 }
 
 impl Mode {
@@ -32,6 +34,7 @@ impl Mode {
             Mode::Curated => "curated",
             Mode::Extractive => "extractive",
             Mode::Generative => "generative",
+            Mode::Reader => "reader",
         }
     }
 }
@@ -193,6 +196,7 @@ mod tests {
             Mode::Curated,
             Mode::Extractive,
             Mode::Generative,
+            Mode::Reader,
         ] {
             assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
         }

@@ -19,6 +19,7 @@ use std::collections::{BTreeSet, HashSet};
 use guichet_models::{cosine, EmbedKind, Embedder};
 
 use super::confidence::coverage;
+use super::situation::{self, Situation};
 use super::wanted::{carries, Wanted};
 use crate::Result;
 
@@ -45,6 +46,9 @@ pub struct Passage<'a> {
     pub body: &'a str,
     /// Its section path, for context.
     pub section: &'a str,
+    /// Its document's title (« Passeport d'un mineur : … »): with the
+    /// section, the case it holds for.
+    pub title: &'a str,
 }
 
 /// An extractive answer.
@@ -64,6 +68,11 @@ struct Unit {
     passage: usize,
     text: String,
     heading: String,
+    /// The parts of its passage's section path that name a case (« À
+    /// l'étranger », « Vous êtes mineur »), topics such as « Coût » left
+    /// out: shown before the unit so that an answer states the case it
+    /// holds for.
+    case: Vec<String>,
     intro: bool,
     list_item: bool,
 }
@@ -97,6 +106,13 @@ fn is_table_header(line: &str, next: &str) -> bool {
 
 fn units_of(passage: usize, p: &Passage<'_>, out: &mut Vec<Unit>) {
     let mut heading = p.section.rsplit(" › ").next().unwrap_or("").to_string();
+    let case: Vec<String> = p
+        .section
+        .split(" › ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !super::attribution::is_topic(c))
+        .map(str::to_string)
+        .collect();
     let lines: Vec<&str> = p
         .body
         .lines()
@@ -125,6 +141,7 @@ fn units_of(passage: usize, p: &Passage<'_>, out: &mut Vec<Unit>) {
                 intro: text.ends_with(':'),
                 text,
                 heading: heading.clone(),
+                case: case.clone(),
                 list_item,
             });
         }
@@ -138,17 +155,41 @@ fn key(text: &str) -> String {
         .collect()
 }
 
-/// The extractive answer to a question from `passages` (best first), or
-/// `None` when no unit shares anything with the question. `wanted` is
-/// what the question asks for ([`super::wanted::wanted`]); a unit holding
-/// any of it gets the bonus.
-pub fn extract(
+/// The units of the retrieved passages, scored against the question: what
+/// the extractive answer picks from by score, and what the reader mode
+/// offers the model to choose from ([`super::reader`]).
+#[derive(Debug, Clone)]
+pub struct Candidates {
+    units: Vec<Unit>,
+    /// Embedded units with their scores, best first.
+    scored: Vec<(usize, f64)>,
+}
+
+/// One unit as offered to a reader model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    /// The unit's index in its [`Candidates`].
+    pub unit: usize,
+    /// Where it stands: the section path and sub-heading (the case it
+    /// holds for: « Passeport › À l'étranger › Coût »).
+    pub label: String,
+    /// Its text; an introduction carries its list items.
+    pub text: String,
+}
+
+/// The scored units of `passages` (best first), or `None` when no unit
+/// shares anything with the question. `wanted` is what the question asks
+/// for ([`super::wanted::wanted`]); a unit holding any of it gets the
+/// bonus; one whose case contradicts the citizen's `situation` is
+/// lowered ([`situation::CASE_FACTOR`]).
+pub fn candidates(
     question_vec: &[f32],
     terms: &[super::confidence::TermGroup],
     wanted: &[Wanted],
+    situation: &Situation,
     passages: &[Passage<'_>],
     embedder: &dyn Embedder,
-) -> Result<Option<Extract>> {
+) -> Result<Option<Candidates>> {
     let mut units = Vec::new();
     for (i, p) in passages.iter().enumerate() {
         units_of(i, p, &mut units);
@@ -207,79 +248,199 @@ pub fn extract(
             } else {
                 0.0
             };
-            (i, 0.55 * dense + 0.45 * lexical[i].min(1.0) + prior + fact)
+            // A unit of another case than the citizen's (« Entre 0 et 14
+            // ans » for an adult, « À l'étranger » for a resident) ranks
+            // after those of the right case.
+            let p = &passages[u.passage];
+            let mut case = situation::of_source(p.title, &format!("{} {}", p.section, u.heading));
+            if case.minor.is_none() {
+                case.minor = situation::age_of(&u.text).map(|a| a < 18);
+            }
+            let factor = situation::CASE_FACTOR.powi(situation.conflicts(&case) as i32);
+            (
+                i,
+                (0.55 * dense + 0.45 * lexical[i].min(1.0) + prior + fact) * factor,
+            )
         })
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let Some(&(_, best)) = scored.first() else {
-        return Ok(None);
-    };
-    if best <= 0.05 {
-        return Ok(None);
+    match scored.first() {
+        Some(&(_, best)) if best > 0.05 => Ok(Some(Candidates { units, scored })),
+        _ => Ok(None),
     }
-    // The best units, most relevant first; an introduction ("Pièces à
-    // fournir :") brings its list items right after it.
-    let mut picked: Vec<usize> = Vec::new();
-    let mut passages_used = HashSet::new();
-    for &(i, s) in &scored {
-        if picked.len() >= MAX_SELECTED || s < best * 0.85 {
-            break;
-        }
-        if picked.contains(&i)
-            || (passages_used.len() >= 2 && !passages_used.contains(&units[i].passage))
-            || picked
-                .iter()
-                .any(|&j| repeats(&units[j].text, &units[i].text))
-        {
-            continue;
-        }
-        passages_used.insert(units[i].passage);
-        picked.push(i);
-        if units[i].intro {
-            let mut j = i + 1;
-            while j < units.len()
-                && units[j].passage == units[i].passage
-                && units[j].list_item
-                && j - i <= MAX_LIST_ITEMS
+}
+
+impl Candidates {
+    /// The best unit's score (0-1).
+    pub fn best(&self) -> f64 {
+        self.scored.first().map_or(0.0, |s| s.1)
+    }
+
+    /// The answer from the best-scored units: at most [`MAX_SELECTED`]
+    /// within 85 % of the best, from at most two passages, no repeats.
+    pub fn extract(&self) -> Extract {
+        let best = self.best();
+        let units = &self.units;
+        let mut picked: Vec<usize> = Vec::new();
+        let mut passages_used = HashSet::new();
+        for &(i, s) in &self.scored {
+            if picked.len() >= MAX_SELECTED || s < best * 0.85 {
+                break;
+            }
+            if picked.contains(&i)
+                || (passages_used.len() >= 2 && !passages_used.contains(&units[i].passage))
+                || picked
+                    .iter()
+                    .any(|&j| repeats(&units[j].text, &units[i].text))
             {
-                if !picked.contains(&j) {
-                    picked.push(j);
-                }
-                j += 1;
+                continue;
             }
+            passages_used.insert(units[i].passage);
+            picked.push(i);
+            // An introduction brings its list items (they count).
+            if units[i].intro {
+                for j in self.items_of(i) {
+                    if !picked.contains(&j) {
+                        picked.push(j);
+                    }
+                }
+            }
+        }
+        self.render(&picked)
+    }
+
+    /// The units a reader model chooses from: the best-scored ones, best
+    /// first, until `max_chars` of text. An introduction carries its list
+    /// items (« Pièces à fournir : une photo ; un justificatif… »), whose
+    /// own offers are then left out.
+    pub fn offers(&self, max_chars: usize) -> Vec<Offer> {
+        let units = &self.units;
+        let mut out: Vec<Offer> = Vec::new();
+        let mut used = 0;
+        let mut covered: HashSet<usize> = HashSet::new();
+        for &(i, _) in &self.scored {
+            if covered.contains(&i)
+                || out
+                    .iter()
+                    .any(|o| repeats(&units[o.unit].text, &units[i].text))
+            {
+                continue;
+            }
+            let u = &units[i];
+            let mut text = u.text.clone();
+            if u.intro {
+                let items = self.items_of(i);
+                let listed: Vec<&str> = items.iter().map(|&j| units[j].text.as_str()).collect();
+                if !listed.is_empty() {
+                    text = format!("{} {}", text, listed.join(" ; "));
+                }
+                covered.extend(items);
+            } else if let Some(j) = intro_of(units, i) {
+                text = format!("{} {}", units[j].text, text);
+            }
+            let label = self.label(i);
+            let cost = label.len() + text.len() + 8;
+            if used + cost > max_chars && !out.is_empty() {
+                break;
+            }
+            used += cost;
+            covered.insert(i);
+            out.push(Offer {
+                unit: i,
+                label,
+                text,
+            });
+        }
+        out
+    }
+
+    /// The answer from the units a reader chose, in its order.
+    pub fn compose(&self, chosen: &[usize]) -> Option<Extract> {
+        let mut picked: Vec<usize> = Vec::new();
+        for &i in chosen {
+            if i < self.units.len()
+                && !picked.contains(&i)
+                && !picked
+                    .iter()
+                    .any(|&j| repeats(&self.units[j].text, &self.units[i].text))
+            {
+                picked.push(i);
+            }
+        }
+        (!picked.is_empty()).then(|| self.render(&picked))
+    }
+
+    /// The case and sub-heading of a unit ([`case_label`]).
+    fn label(&self, i: usize) -> String {
+        case_label(&self.units[i])
+    }
+
+    /// The list items right after the introduction `i`.
+    fn items_of(&self, i: usize) -> Vec<usize> {
+        let units = &self.units;
+        let mut out = Vec::new();
+        let mut j = i + 1;
+        while j < units.len()
+            && units[j].passage == units[i].passage
+            && units[j].list_item
+            && j - i <= MAX_LIST_ITEMS
+        {
+            out.push(j);
+            j += 1;
+        }
+        out
+    }
+
+    /// The answer text of `picked` units, most relevant first; an
+    /// introduction brings its list items right after it, and a list item
+    /// picked without its introduction reads after it (« … permet l'accès :
+    /// au musée du Vieux Montpellier »).
+    fn render(&self, chosen: &[usize]) -> Extract {
+        let units = &self.units;
+        let mut picked: Vec<usize> = Vec::new();
+        for &i in chosen {
+            if !picked.contains(&i) {
+                picked.push(i);
+            }
+            if units[i].intro {
+                for j in self.items_of(i) {
+                    if !picked.contains(&j) {
+                        picked.push(j);
+                    }
+                }
+            }
+        }
+        let lines: Vec<(String, &Unit)> = picked
+            .iter()
+            .map(|&i| {
+                let u = &units[i];
+                match intro_of(units, i) {
+                    Some(j) if !picked.contains(&j) => (format!("{} {}", units[j].text, u.text), u),
+                    _ => (u.text.clone(), u),
+                }
+            })
+            .collect();
+        let cited: BTreeSet<usize> = lines.iter().map(|(_, u)| u.n).collect();
+        let text = if lines.len() == 1 {
+            let (t, u) = &lines[0];
+            format!("{} [{}]", with_heading(t, &case_label(u), true), u.n)
+        } else {
+            let mut s = String::from("Voici ce qu'indiquent les documents :");
+            let mut last_label = String::new();
+            for (t, u) in &lines {
+                let label = case_label(u);
+                let show = label != last_label && !u.list_item;
+                s.push_str(&format!("\n- {} [{}]", with_heading(t, &label, show), u.n));
+                last_label = label;
+            }
+            s
+        };
+        Extract {
+            text,
+            cited,
+            best: self.best(),
         }
     }
-    // A list item picked without its introduction reads after it ("…
-    // permet l'accès : au musée du Vieux Montpellier").
-    let lines: Vec<(String, &Unit)> = picked
-        .iter()
-        .map(|&i| {
-            let u = &units[i];
-            match intro_of(&units, i) {
-                Some(j) if !picked.contains(&j) => (format!("{} {}", units[j].text, u.text), u),
-                _ => (u.text.clone(), u),
-            }
-        })
-        .collect();
-    let cited: BTreeSet<usize> = lines.iter().map(|(_, u)| u.n).collect();
-    let text = if lines.len() == 1 {
-        let (t, u) = &lines[0];
-        format!("{} [{}]", with_heading(t, &u.heading, true), u.n)
-    } else {
-        let mut s = String::from("Voici ce qu'indiquent les documents :");
-        let mut last_heading = String::new();
-        for (t, u) in &lines {
-            let show = u.heading != last_heading && !u.list_item;
-            s.push_str(&format!(
-                "\n- {} [{}]",
-                with_heading(t, &u.heading, show),
-                u.n
-            ));
-            last_heading = u.heading.clone();
-        }
-        s
-    };
-    Ok(Some(Extract { text, cited, best }))
 }
 
 /// Words of three letters or more and numbers, folded: what two units are
@@ -321,6 +482,26 @@ fn intro_of(units: &[Unit], i: usize) -> Option<usize> {
     None
 }
 
+/// What a unit is introduced by: the last two parts of its case that its
+/// heading does not repeat, then its heading (« À l'étranger › Si vous
+/// fournissez la photo »).
+fn case_label(u: &Unit) -> String {
+    let h = u.heading.trim();
+    let mut parts: Vec<&str> = u
+        .case
+        .iter()
+        .map(String::as_str)
+        .filter(|c| key(c) != key(h))
+        .collect();
+    if parts.len() > 2 {
+        parts.drain(..parts.len() - 2);
+    }
+    if !h.is_empty() {
+        parts.push(h);
+    }
+    parts.join(" › ")
+}
+
 /// A unit's text, after its heading when that adds context.
 fn with_heading(text: &str, heading: &str, show: bool) -> String {
     let h = heading.trim();
@@ -344,6 +525,7 @@ mod tests {
                 n: 1,
                 body,
                 section,
+                title: "",
             },
             &mut u,
         );

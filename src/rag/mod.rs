@@ -29,6 +29,7 @@
 
 pub mod attribution;
 pub mod citations;
+pub mod competence;
 mod compose;
 pub mod condense;
 pub mod confidence;
@@ -42,8 +43,10 @@ pub mod guard;
 pub mod lexicon;
 pub mod privacy;
 pub mod prompt;
+pub mod reader;
 pub mod safety;
 mod scope;
+pub mod situation;
 pub mod topic;
 pub mod wanted;
 pub mod worker;
@@ -394,9 +397,9 @@ impl Assistant {
         town: TownSettings,
         lexicon: Lexicon,
     ) -> Result<Self> {
-        if answer.mode == AnswerMode::Generative && generator.is_none() {
+        if answer.mode != AnswerMode::Extractive && generator.is_none() {
             return Err(Error::Usage(
-                "the generative answer mode needs a generation model".into(),
+                "the generative and reader answer modes need a generation model".into(),
             ));
         }
         Ok(Self {
@@ -514,6 +517,11 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         if let Some(answer) = self.excluded(start, &standalone, on_event)? {
             return Ok(answer);
         }
+        if let Some(outside) = competence::outside(&standalone) {
+            tracing::info!("outside the town's competence: {outside:?}");
+            let text = format!("{} {}", outside.message(), self.town.contact_text());
+            return Ok(Draft::new(start, &standalone).fixed(Status::OutOfScope, text, on_event));
+        }
         let assessment = self.assess(&standalone)?;
         let mut draft = Draft::new(start, &assessment.query);
         draft.retrieved();
@@ -591,26 +599,59 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             ..Filters::default()
         };
         let k = self.answer.sources;
-        let hits = match self
-            .retriever
-            .search(&query, &vector, models.embedder.id(), k, &filters)
-        {
-            // The index switched model between embedding and search: once
-            // more with the new one.
-            Err(Error::ModelChanged) => {
-                models = self.models();
-                vector = embed(&models)?;
-                self.retriever
-                    .search(&query, &vector, models.embedder.id(), k, &filters)?
-            }
-            r => r?,
+        // Many more than shown, without the cap per document (two chunks
+        // of a fiche for another case must not keep out the one of the
+        // citizen's case: [`situation`]); the cap is applied after, and a
+        // few documents can hold dozens of the best chunks.
+        let wide = k * 8;
+        let per_document = filters.max_per_document;
+        let filters = Filters {
+            max_per_document: 0,
+            // The fusion of the `k` shown, not of `wide`.
+            depth: Some((k * 8).max(50)),
+            ..filters
         };
+        let hits =
+            match self
+                .retriever
+                .search(&query, &vector, models.embedder.id(), wide, &filters)
+            {
+                // The index switched model between embedding and search: once
+                // more with the new one.
+                Err(Error::ModelChanged) => {
+                    models = self.models();
+                    vector = embed(&models)?;
+                    self.retriever
+                        .search(&query, &vector, models.embedder.id(), wide, &filters)?
+                }
+                r => r?,
+            };
+        let asked = situation::of_question(standalone);
+        let ranked = situation::rank_by_case(
+            hits,
+            &asked,
+            |h| situation::of_source(&h.chunk.title, &h.chunk.section),
+            |h| h.fused,
+        );
+        let mut per_doc: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+        let hits: Vec<SearchHit> = ranked
+            .into_iter()
+            .filter(|h| {
+                let n = per_doc.entry(h.chunk.document_id).or_default();
+                *n += 1;
+                per_document == 0 || *n <= per_document
+            })
+            .take(k)
+            .collect();
         let groups = confidence::term_groups(standalone, &expansions);
         let firsts: Vec<String> = groups.iter().map(|g| g[0].clone()).collect();
         let (total, dfs) = self.retriever.term_frequencies(&firsts)?;
         let unknown: Vec<&str> = confidence::place_names(standalone)
             .into_iter()
             .filter(|w| !self.town.name.contains(w))
+            // « je vis en Belgique »: fiches say « à l'étranger », not the
+            // country (a question about its own rules is refused earlier).
+            .filter(|w| !competence::is_country(w))
             .filter(|w| {
                 lexical::terms(w).iter().any(|t| {
                     firsts

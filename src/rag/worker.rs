@@ -20,11 +20,20 @@ use crate::{Error, Result};
 enum Piece {
     Text(String),
     Done(Result<Generation, String>),
+    Scores(Result<Vec<f32>, String>),
+}
+
+/// What a job asks of the model.
+enum Task {
+    /// Generate text.
+    Generate(GenerationParams),
+    /// Score these one-token choices as the first token after the prompt.
+    Choose(Vec<String>),
 }
 
 struct Job {
     prompt: Prompt,
-    params: GenerationParams,
+    task: Task,
     cancel: Cancel,
     out: mpsc::Sender<Piece>,
     span: tracing::Span,
@@ -75,8 +84,16 @@ impl GenerationWorker {
                         let _ = job.out.send(Piece::Done(Err("cancelled".into())));
                         continue;
                     }
+                    let params = match &job.task {
+                        Task::Generate(p) => p,
+                        Task::Choose(choices) => {
+                            let r = generator.choice_logprobs(&job.prompt, choices);
+                            let _ = job.out.send(Piece::Scores(r.map_err(|e| e.to_string())));
+                            continue;
+                        }
+                    };
                     let out = job.out.clone();
-                    let r = generator.generate(&job.prompt, &job.params, &job.cancel, &mut |t| {
+                    let r = generator.generate(&job.prompt, params, &job.cancel, &mut |t| {
                         let _ = out.send(Piece::Text(t.to_string()));
                     });
                     st.generations.fetch_add(1, Ordering::Relaxed);
@@ -122,23 +139,7 @@ impl GenerationWorker {
         cancel: &Cancel,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation> {
-        let (out, pieces) = mpsc::channel();
-        let job = Job {
-            prompt,
-            params,
-            cancel: cancel.clone(),
-            out,
-            span: tracing::Span::current(),
-        };
-        match self.tx.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(Error::Overloaded),
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(Error::Unavailable(
-                    "the generation thread has stopped".into(),
-                ))
-            }
-        }
+        let pieces = self.submit(prompt, Task::Generate(params), cancel)?;
         for piece in pieces {
             match piece {
                 Piece::Text(t) => on_text(&t),
@@ -146,12 +147,57 @@ impl GenerationWorker {
                 Piece::Done(Err(e)) if cancel.is_cancelled() => {
                     return Err(Error::Cancelled(e));
                 }
-                Piece::Done(Err(e)) => return Err(Error::Generation(e)),
+                Piece::Done(Err(e)) | Piece::Scores(Err(e)) => return Err(Error::Generation(e)),
+                Piece::Scores(Ok(_)) => {}
             }
         }
         Err(Error::Unavailable(
             "the generation thread has stopped".into(),
         ))
+    }
+
+    /// The log-probability of each of `choices` (one-token strings) as the
+    /// model's first token after `prompt` ([`Generator::choice_logprobs`]);
+    /// blocks until scored.
+    pub fn choose(
+        &self,
+        prompt: Prompt,
+        choices: Vec<String>,
+        cancel: &Cancel,
+    ) -> Result<Vec<f32>> {
+        let pieces = self.submit(prompt, Task::Choose(choices), cancel)?;
+        for piece in pieces {
+            match piece {
+                Piece::Scores(Ok(s)) => return Ok(s),
+                Piece::Done(Err(e)) if cancel.is_cancelled() => {
+                    return Err(Error::Cancelled(e));
+                }
+                Piece::Scores(Err(e)) | Piece::Done(Err(e)) => return Err(Error::Generation(e)),
+                Piece::Text(_) | Piece::Done(Ok(_)) => {}
+            }
+        }
+        Err(Error::Unavailable(
+            "the generation thread has stopped".into(),
+        ))
+    }
+
+    /// Queues a job; a full queue is [`Error::Overloaded`].
+    fn submit(&self, prompt: Prompt, task: Task, cancel: &Cancel) -> Result<Receiver<Piece>> {
+        let (out, pieces) = mpsc::channel();
+        let job = Job {
+            prompt,
+            task,
+            cancel: cancel.clone(),
+            out,
+            span: tracing::Span::current(),
+        };
+        match self.tx.try_send(job) {
+            Ok(()) => Ok(pieces),
+            Err(TrySendError::Full(_)) => Err(Error::Overloaded),
+            Err(TrySendError::Disconnected(_)) => Err(Error::Unavailable(
+                "the generation thread has stopped".into(),
+            )),
+        }
     }
 }
 

@@ -233,6 +233,18 @@ pub trait Generator: Send {
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation>;
 
+    /// Log-probability of each of `choices` as the first token written
+    /// after `prompt` (the first token of each choice: give one-token
+    /// strings such as digits). One pass over the prompt and no sampling:
+    /// the cheap way to have a model pick among numbered options.
+    fn choice_logprobs(&mut self, prompt: &Prompt, choices: &[String]) -> Result<Vec<f32>> {
+        let _ = (prompt, choices);
+        Err(Error::Unsupported(format!(
+            "{} cannot score choices",
+            self.info().id
+        )))
+    }
+
     /// Log-probability of each token of `text` given the ones before (the
     /// first token is not scored), for rows where `keep(index)` holds; the
     /// others are `NaN`. Used to measure perplexity.
@@ -523,6 +535,28 @@ impl Generator for GgufGenerator {
             prompt_seconds,
             generation_seconds: gen_start.elapsed().as_secs_f64(),
         })
+    }
+
+    fn choice_logprobs(&mut self, prompt: &Prompt, choices: &[String]) -> Result<Vec<f32>> {
+        let tokens = self.encode_prompt(prompt)?;
+        if tokens.is_empty() || tokens.len() + 1 > self.model.capacity() {
+            return Err(Error::ContextOverflow {
+                requested: tokens.len() + 1,
+                allowed: self.model.capacity(),
+            });
+        }
+        let (logits, _) = self.prefill(&tokens)?;
+        let logp = candle_nn::ops::log_softmax(&logits.to_dtype(DType::F32)?, D::Minus1)?
+            .to_vec1::<f32>()?;
+        choices
+            .iter()
+            .map(|c| {
+                let id = self.tokenizer.encode_untrusted(c)?.first().copied();
+                Ok(id
+                    .and_then(|id| logp.get(id as usize).copied())
+                    .unwrap_or(f32::NEG_INFINITY))
+            })
+            .collect()
     }
 
     fn token_logprobs(&mut self, text: &str, keep: &dyn Fn(usize) -> bool) -> Result<Vec<f32>> {
