@@ -276,7 +276,7 @@ impl Candidates {
         self.scored.first().map_or(0.0, |s| s.1)
     }
 
-    /// The answer from the best-scored units: at most [`MAX_SELECTED`]
+    /// The answer from the best-scored units: at most four (`MAX_SELECTED`)
     /// within 85 % of the best, from at most two passages, no repeats.
     pub fn extract(&self) -> Extract {
         let best = self.best();
