@@ -15,7 +15,7 @@
 //! from abroad. Every answerable question of the evaluation sets passes
 //! (a test).
 
-use super::lexicon::folded_words;
+use super::lexicon::{folded_words, phrase_at};
 
 /// Why a question is outside what the town answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,22 +261,14 @@ const FRENCH_TIE: &[&str] = &[
     "frontaliere",
 ];
 
-/// Whether `words` contain `phrase` (folded words) as consecutive words.
-fn has(words: &[String], phrase: &str) -> Option<usize> {
-    let p: Vec<&str> = phrase.split(' ').collect();
-    words
-        .windows(p.len())
-        .position(|w| w.iter().zip(&p).all(|(a, b)| a == b))
-}
-
 /// What `question` asks that no town document can answer, if anything.
 pub fn outside(question: &str) -> Option<Outside> {
     let words = folded_words(question);
-    if OPINION.iter().any(|p| has(&words, p).is_some())
-        || has(&words, "votre avis").is_some_and(|i| i == 0 || words[i - 1] != "a")
+    if OPINION.iter().any(|p| phrase_at(&words, p).is_some())
+        || phrase_at(&words, "votre avis").is_some_and(|i| i == 0 || words[i - 1] != "a")
         || ["selon toi", "d apres toi", "pour toi"]
             .iter()
-            .any(|p| has(&words, p).is_some())
+            .any(|p| phrase_at(&words, p).is_some())
         || addressed_opinion(&words)
         || voting_advice(&words)
     {
@@ -303,7 +295,7 @@ fn addressed_opinion(words: &[String]) -> bool {
 
 /// « pour qui … voter » within four words, either order.
 fn voting_advice(words: &[String]) -> bool {
-    has(words, "pour qui").is_some_and(|i| {
+    phrase_at(words, "pour qui").is_some_and(|i| {
         let from = i.saturating_sub(4);
         words[from..words.len().min(i + 6)]
             .iter()
@@ -326,7 +318,7 @@ fn foreign_document(words: &[String]) -> Option<&'static str> {
 /// « au Canada », « aux États-Unis », « pour le Maroc ».
 fn country(words: &[String]) -> Option<&'static str> {
     COUNTRIES.iter().copied().find(|c| {
-        has(words, c).is_some_and(|i| {
+        phrase_at(words, c).is_some_and(|i| {
             i > 0
                 && matches!(
                     words[i - 1].as_str(),
@@ -352,7 +344,7 @@ pub fn abroad(words: &[String]) -> bool {
             w.as_str(),
             "etranger" | "consulat" | "consulaire" | "ambassade" | "expatrie" | "expatriee"
         )
-    }) || has(words, "hors de france").is_some()
+    }) || phrase_at(words, "hors de france").is_some()
         || country(words).is_some()
 }
 
@@ -414,20 +406,8 @@ mod tests {
 
     #[test]
     fn no_answerable_question_of_the_evaluation_sets_is_outside() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/sets");
-        let mut seen = 0;
-        for file in ["smoke.jsonl", "montpellier.jsonl", "service-public.jsonl"] {
-            let text = std::fs::read_to_string(root.join(file)).unwrap();
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let case: serde_json::Value = serde_json::from_str(line).unwrap();
-                if matches!(case["kind"].as_str(), Some("injection" | "out_of_scope")) {
-                    continue;
-                }
-                let q = case["question"].as_str().unwrap();
-                assert_eq!(outside(q), None, "{q}");
-                seen += 1;
-            }
+        for q in crate::rag::test_sets::answerable_questions() {
+            assert_eq!(outside(&q), None, "{q}");
         }
-        assert!(seen > 250, "{seen}");
     }
 }

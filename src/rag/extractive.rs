@@ -338,7 +338,7 @@ impl Candidates {
             } else if let Some(j) = intro_of(units, i) {
                 text = format!("{} {}", units[j].text, text);
             }
-            let label = self.label(i);
+            let label = case_label(u);
             let cost = label.len() + text.len() + 8;
             if used + cost > max_chars && !out.is_empty() {
                 break;
@@ -368,11 +368,6 @@ impl Candidates {
             }
         }
         (!picked.is_empty()).then(|| self.render(&picked))
-    }
-
-    /// The case and sub-heading of a unit ([`case_label`]).
-    fn label(&self, i: usize) -> String {
-        case_label(&self.units[i])
     }
 
     /// The list items right after the introduction `i`.

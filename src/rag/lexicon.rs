@@ -52,6 +52,15 @@ pub fn folded_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where the folded words `words` hold `phrase` (folded words joined by
+/// spaces) as consecutive words: the index of its first word.
+pub fn phrase_at(words: &[String], phrase: &str) -> Option<usize> {
+    let p: Vec<&str> = phrase.split(' ').collect();
+    words
+        .windows(p.len())
+        .position(|w| w.iter().zip(&p).all(|(a, b)| a == b))
+}
+
 impl Lexicon {
     /// The built-in lexicon.
     pub fn builtin() -> Self {

@@ -740,3 +740,25 @@ fn evidence(hits: &[SearchHit], weights: &[confidence::TermGroup]) -> Option<Fea
         coverage: confidence::coverage(weights, &refs),
     })
 }
+
+/// What unit tests of the question rules share.
+#[cfg(test)]
+pub(crate) mod test_sets {
+    /// Every answerable question of the reviewed evaluation sets (not the
+    /// out-of-scope and injection cases): what no refusal rule may catch.
+    pub fn answerable_questions() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/sets");
+        let mut out = Vec::new();
+        for file in ["smoke.jsonl", "montpellier.jsonl", "service-public.jsonl"] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let case: serde_json::Value = serde_json::from_str(line).unwrap();
+                if !matches!(case["kind"].as_str(), Some("injection" | "out_of_scope")) {
+                    out.push(case["question"].as_str().unwrap().to_string());
+                }
+            }
+        }
+        assert!(out.len() > 250, "{}", out.len());
+        out
+    }
+}

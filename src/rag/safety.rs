@@ -594,21 +594,9 @@ mod tests {
     #[test]
     fn citizens_questions_are_not_taken_for_attempts() {
         // Every answerable question of the evaluation sets.
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/sets");
-        let mut seen = 0;
-        for file in ["smoke.jsonl", "montpellier.jsonl", "service-public.jsonl"] {
-            let text = std::fs::read_to_string(root.join(file)).unwrap();
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let case: serde_json::Value = serde_json::from_str(line).unwrap();
-                if matches!(case["kind"].as_str(), Some("injection" | "out_of_scope")) {
-                    continue;
-                }
-                let q = case["question"].as_str().unwrap();
-                assert_eq!(injection_kind(q), None, "{q}");
-                seen += 1;
-            }
+        for q in crate::rag::test_sets::answerable_questions() {
+            assert_eq!(injection_kind(&q), None, "{q}");
         }
-        assert!(seen > 250, "{seen}");
         for m in [
             "Comment obtenir un arrêté de voirie pour un déménagement ?",
             "Quelles sont les règles de stationnement en zone bleue ?",

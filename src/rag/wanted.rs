@@ -169,13 +169,9 @@ const PLACE_WORDS: &[&str] = &[
     "siege",
 ];
 
-/// Whether the folded words `words` hold `phrase` (folded words joined by
-/// spaces) at a word boundary.
+/// Whether the folded words `words` hold `phrase` at a word boundary.
 fn has_phrase(words: &[String], phrase: &str) -> bool {
-    let p: Vec<&str> = phrase.split(' ').collect();
-    words
-        .windows(p.len())
-        .any(|w| w.iter().zip(&p).all(|(a, b)| a == b))
+    super::lexicon::phrase_at(words, phrase).is_some()
 }
 
 /// What `question` asks for, by its interrogative words: none, one, or
