@@ -40,10 +40,16 @@ pub struct GlobalArgs {
     #[arg(long, env = "GUICHET_EMBEDDING_MODEL", global = true)]
     pub embedding_model: Option<String>,
 
-    /// How the e5 encoder runs its 4-bit weights: `f32` (dequantised once at
-    /// load, fastest on this class of CPU, see models/README.md) or `q4`
-    /// (int8 × int4 kernels, about 85 MB less memory).
-    #[arg(long, env = "GUICHET_E5_WEIGHTS", default_value = "f32", global = true)]
+    /// How the e5 encoder runs its 4-bit weights: `int8` (requantized to 7
+    /// bits, integer kernels: the fastest, see models/README.md), `f32`
+    /// (dequantised once, candle's f32 GEMM) or `q4` (candle's int8 × int4
+    /// kernels, about 85 MB less memory).
+    #[arg(
+        long,
+        env = "GUICHET_E5_WEIGHTS",
+        default_value = "int8",
+        global = true
+    )]
     pub e5_weights: WeightMode,
 
     /// Generation model: `gemma3` (Gemma 3 270M, the default), `smollm2`

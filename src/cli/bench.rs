@@ -16,7 +16,7 @@ use crate::{Error, Result};
 pub(super) enum BenchCommand {
     /// Passages per second on batches of 32 French passages of about 200
     /// tokens, single short-query latency (median, p95) and resident memory,
-    /// for e5 (f32 and q4 weight modes) and MiniLM when installed.
+    /// for e5 (f32, int8 and q4 weight modes) and MiniLM when installed.
     Embed(EmbedBenchArgs),
     /// Generation speed of the GGUF models: prompt processing (tokens/s on
     /// a 512-token prompt), generation (tokens/s over 128 new tokens), time
@@ -31,6 +31,10 @@ pub(super) enum BenchCommand {
     /// time, search latency, recall@10 against exact search, exact scan
     /// latency.
     Vectors(super::bench_vectors::VectorBenchArgs),
+    /// Each numeric kernel (dot product, activation quantization, int8
+    /// matrix product) at every instruction-set level this CPU supports,
+    /// with the ratio to the portable scalar version.
+    Kernels(super::bench_kernels::KernelBenchArgs),
     /// Ingestion throughput (documents/s, chunks/s), where the time goes
     /// (parsing, embedding, indexing) and the size on disk, into a fresh
     /// temporary knowledge base.
@@ -64,8 +68,8 @@ pub(super) struct EmbedBenchArgs {
     /// Number of single-query calls for the latency figures.
     #[arg(long, default_value_t = 50)]
     queries: usize,
-    /// Embedders to measure, among e5-f32, e5-q4 and minilm.
-    #[arg(long, value_delimiter = ',', default_values_t = ["e5-f32".to_owned(), "e5-q4".to_owned(), "minilm".to_owned()])]
+    /// Embedders to measure, among e5-f32, e5-q4, e5-int8 and minilm.
+    #[arg(long, value_delimiter = ',', default_values_t = ["e5-f32".to_owned(), "e5-int8".to_owned(), "e5-q4".to_owned(), "minilm".to_owned()])]
     embedders: Vec<String>,
     /// A Python with `torch` installed: also measure PyTorch fp32 on an
     /// encoder of e5-small's shape (random weights) with the same token
@@ -266,6 +270,7 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Embed(args) => args,
         BenchCommand::Generate(args) => return super::bench_generate::run(config, args),
         BenchCommand::Vectors(args) => return super::bench_vectors::run(args),
+        BenchCommand::Kernels(args) => return super::bench_kernels::run(args),
         BenchCommand::Ingest(args) => return super::bench_ingest::run(config, args),
         BenchCommand::Parse(args) => return super::bench_parse::run(config, args),
         BenchCommand::Calibrate(args) => return super::bench_calibrate::run(config, args),
@@ -327,6 +332,7 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
     let candidates = [
         ("e5-f32", "e5 (f32 weights)", "e5", WeightMode::F32),
         ("e5-q4", "e5 (q4 weights)", "e5", WeightMode::Quantized),
+        ("e5-int8", "e5 (int8 kernels)", "e5", WeightMode::Int8),
         ("minilm", "all-MiniLM-L6-v2", "minilm", WeightMode::F32),
     ];
     if let Some(bad) = args
@@ -335,7 +341,7 @@ pub(super) fn run(config: &Config, cmd: BenchCommand) -> Result<()> {
         .find(|e| !candidates.iter().any(|c| c.0 == e.as_str()))
     {
         return Err(Error::Usage(format!(
-            "unknown embedder {bad:?} (expected e5-f32, e5-q4 or minilm)"
+            "unknown embedder {bad:?} (expected e5-f32, e5-q4, e5-int8 or minilm)"
         )));
     }
     for (key, name, spec, mode) in candidates {

@@ -4,6 +4,7 @@ mod bench;
 mod bench_calibrate;
 mod bench_generate;
 mod bench_ingest;
+mod bench_kernels;
 mod bench_parse;
 mod bench_search;
 mod bench_serve;

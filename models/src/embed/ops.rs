@@ -8,6 +8,7 @@
 //! columns entirely.
 
 use candle_core::{bail, CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use guichet_kernels::int8::{self, Int8Matrix, QuantRows};
 use rayon::prelude::*;
 
 /// `exp(x)` for f32 by range reduction (x = n·ln2 + r) and a degree-6
@@ -60,6 +61,102 @@ fn contiguous_f32<'a>(
 
 const CHUNK: usize = 16 * 1024;
 
+/// GELU, erf form.
+#[inline(always)]
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + fast_erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// GELU in place.
+fn gelu_in_place(xs: &mut [f32]) {
+    for x in xs {
+        *x = gelu(*x);
+    }
+}
+
+/// `x·Wᵀ + b` on the integer kernels, read straight from the input's
+/// storage, optionally followed by GELU while the output is still in cache.
+struct Int8Linear<'a> {
+    w: &'a Int8Matrix,
+    b: &'a [f32],
+    gelu: bool,
+}
+
+impl CustomOp1 for Int8Linear<'_> {
+    fn name(&self) -> &'static str {
+        "int8-linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let xs = contiguous_f32(storage, layout, self.name())?;
+        let (rows, k) = layout.shape().dims2()?;
+        let n = self.w.rows();
+        if k != self.w.k() {
+            bail!(
+                "int8-linear: input has {k} columns, the weights {}",
+                self.w.k()
+            );
+        }
+        let mut out = vec![0.0f32; rows * n];
+        let threads = rayon::current_num_threads().max(1);
+        if rows >= 8 * threads {
+            // Batches: parts of whole 4-row tiles, a few per thread for
+            // balance; each part quantizes its own rows.
+            let part = rows.div_ceil(4 * threads).div_ceil(4).max(1) * 4;
+            out.par_chunks_mut(part * n)
+                .zip(xs.par_chunks(part * k))
+                .for_each(|(o, xc)| {
+                    let a = QuantRows::quantize(xc, xc.len() / k.max(1), k);
+                    int8::matmul(&a, self.w, 0..n, Some(self.b), o);
+                    if self.gelu {
+                        gelu_in_place(o);
+                    }
+                });
+        } else {
+            // A few rows (a query): split the outputs instead, in whole
+            // tiles of 64 (four groups of 16 for AVX-512).
+            let a = QuantRows::quantize(xs, rows, k);
+            let step = n.div_ceil(threads).div_ceil(64).max(1) * 64;
+            let starts: Vec<usize> = (0..n).step_by(step).collect();
+            let parts: Vec<(usize, Vec<f32>)> = starts
+                .into_par_iter()
+                .map(|c0| {
+                    let cols = c0..(c0 + step).min(n);
+                    let mut o = vec![0.0f32; rows * cols.len()];
+                    int8::matmul(&a, self.w, cols, Some(self.b), &mut o);
+                    if self.gelu {
+                        gelu_in_place(&mut o);
+                    }
+                    (c0, o)
+                })
+                .collect();
+            for (c0, o) in parts {
+                let width = o.len() / rows.max(1);
+                for (dst, src) in out.chunks_exact_mut(n).zip(o.chunks_exact(width.max(1))) {
+                    dst[c0..c0 + width].copy_from_slice(src);
+                }
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from((rows, n))))
+    }
+}
+
+/// `x·Wᵀ + b` for a `(rows, k)` input on the int8 kernels (both cores
+/// busy: a batch is split by rows, a query by outputs), with GELU fused
+/// when `gelu` is set.
+pub fn int8_linear(
+    x: &Tensor,
+    w: &Int8Matrix,
+    b: &[f32],
+    gelu: bool,
+) -> candle_core::Result<Tensor> {
+    x.contiguous()?.apply_op1_no_bwd(&Int8Linear { w, b, gelu })
+}
+
 struct GeluErf;
 
 impl CustomOp1 for GeluErf {
@@ -78,7 +175,7 @@ impl CustomOp1 for GeluErf {
             .zip(src.par_chunks(CHUNK))
             .for_each(|(o, s)| {
                 for (o, &x) in o.iter_mut().zip(s) {
-                    *o = 0.5 * x * (1.0 + fast_erf(x * std::f32::consts::FRAC_1_SQRT_2));
+                    *o = gelu(x);
                 }
             });
         Ok((CpuStorage::F32(out), layout.shape().clone()))

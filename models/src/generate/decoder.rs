@@ -159,7 +159,7 @@ impl DecoderConfig {
 
     /// Whether layer `i` uses the sliding window (Gemma 3: all but every sixth).
     fn is_local(&self, i: usize) -> bool {
-        self.sliding_window.is_some() && (i + 1) % self.swa_period != 0
+        self.sliding_window.is_some() && !(i + 1).is_multiple_of(self.swa_period)
     }
 }
 

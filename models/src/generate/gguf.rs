@@ -300,7 +300,7 @@ fn as_u64(v: &Value) -> Option<u64> {
 /// whole number of blocks.
 fn tensor_bytes(dtype: GgmlDType, elems: usize) -> Option<usize> {
     let block = dtype.block_size();
-    if elems % block != 0 {
+    if !elems.is_multiple_of(block) {
         return None;
     }
     Some(elems / block * dtype.type_size())

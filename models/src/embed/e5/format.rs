@@ -35,7 +35,7 @@ impl StoredDType {
     fn bytes_for(self, elements: usize) -> Option<usize> {
         match self {
             Self::F32 => elements.checked_mul(4),
-            Self::Q4_0 => (elements % 32 == 0).then_some(elements / 32 * 18),
+            Self::Q4_0 => elements.is_multiple_of(32).then_some(elements / 32 * 18),
         }
     }
 }
