@@ -7,7 +7,9 @@
 //! `Arc<dyn Embedder>` and never sees a candle type.
 //!
 //! Threads: candle's CPU kernels use `CANDLE_NUM_THREADS` (else
-//! `RAYON_NUM_THREADS`, else every core); set it before the first model call.
+//! `RAYON_NUM_THREADS`, else every core), the int8 layers (the default e5
+//! mode, on `guichet-kernels`) rayon's global pool (`RAYON_NUM_THREADS`,
+//! else every core); set both before the first model call.
 
 pub mod embed;
 mod error;
