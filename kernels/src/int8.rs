@@ -70,7 +70,7 @@ impl Int8Matrix {
         let mut offsets = vec![0; groups * GROUP];
         for r in 0..rows {
             let src = &w[r * k..(r + 1) * k];
-            let amax = src.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let amax = max_abs(src);
             let inv = inverse(amax, WEIGHT_MAX);
             let mut sum = 0i32;
             for (i, v) in src.iter().enumerate() {
@@ -119,11 +119,6 @@ impl Int8Matrix {
                 q.into_iter().map(move |q| q as f32 * s)
             })
             .collect()
-    }
-
-    /// Bytes held (weights, scales and offsets).
-    pub fn bytes(&self) -> usize {
-        self.data.len() + 8 * self.scales.len()
     }
 
     /// The packed bytes of output group `g` (`k_pad · GROUP` of them).
