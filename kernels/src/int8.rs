@@ -167,17 +167,12 @@ impl QuantRows {
         for r in 0..rows {
             let src = &x[r * k..(r + 1) * k];
             let dst = &mut data[r * k_pad..r * k_pad + k];
-            let amax = match isa {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: `usable` returns these levels only when the CPU
-                // has AVX2 and FMA (`Isa::supported`).
-                Isa::Avx2 | Isa::Avx512 => unsafe { crate::x86::avx2::max_abs(src) },
-                _ => max_abs(src),
-            };
+            let amax = max_abs_with(isa, src);
             let inv = inverse(amax, ACT_MAX);
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
+                // SAFETY: `usable` returns these levels only when the CPU
+                // has AVX2 and FMA (`Isa::supported`).
                 Isa::Avx2 | Isa::Avx512 => unsafe { crate::x86::avx2::quantize_row(src, inv, dst) },
                 _ => quantize_row(src, inv, dst),
             }
@@ -417,6 +412,17 @@ pub(crate) fn round(v: f32, max: i32) -> i32 {
 /// Largest magnitude of a row (portable).
 pub(crate) fn max_abs(x: &[f32]) -> f32 {
     x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
+/// Largest magnitude of a row at level `isa` (the same value on every level).
+pub(crate) fn max_abs_with(isa: Isa, x: &[f32]) -> f32 {
+    match isa.usable() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `usable` returns these levels only when the CPU has AVX2
+        // and FMA (`Isa::supported`).
+        Isa::Avx2 | Isa::Avx512 => unsafe { crate::x86::avx2::max_abs(x) },
+        _ => max_abs(x),
+    }
 }
 
 /// Quantizes one row with the factor `inv` into `q + 128` bytes (portable).

@@ -20,9 +20,13 @@
 //! - [`int8`]: activations quantized to 8 bits per row ([`int8::QuantRows`]),
 //!   weights to 7 bits per output ([`int8::Int8Matrix`]), and their product
 //!   accumulated exactly in 32-bit integers ([`int8::matmul`]): the linear
-//!   layers of the embedder.
+//!   layers of the embedder;
+//! - [`ggml`]: GGUF weights in their own block formats (Q4_0, Q4_1, Q5_0,
+//!   Q8_0, Q4_K, Q6_K) times 8-bit activations, read in place: the
+//!   generators' layers.
 
 mod dot;
+pub mod ggml;
 pub mod int8;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -36,7 +40,7 @@ pub use dot::{dot_f32, dot_f32_with};
 pub enum Isa {
     /// Plain Rust, any target: the reference implementation.
     Scalar,
-    /// x86-64 AVX2 and FMA (every x86 server CPU since about 2015).
+    /// x86-64 AVX2, FMA and F16C (every x86 server CPU since about 2015).
     Avx2,
     /// x86-64 AVX-512 F/BW with VNNI (`vpdpbusd`): Intel since Cascade Lake,
     /// AMD since Zen 4.
@@ -72,6 +76,7 @@ impl Isa {
             Isa::Avx2 => {
                 std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
+                    && std::arch::is_x86_feature_detected!("f16c")
             }
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => {

@@ -7,4 +7,5 @@
 
 mod embed;
 mod generate;
+mod ggml;
 mod support;

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use clap::Args;
+use guichet_kernels::ggml::{self, Format, QuantActs, QuantMatrix};
 use guichet_kernels::int8::{self, Int8Matrix, QuantRows};
 use guichet_kernels::{dot_f32_with, Isa};
 
@@ -114,5 +115,54 @@ pub(super) fn run(args: KernelBenchArgs) -> Result<()> {
             })
         });
     }
+
+    // The generators' layers: a Qwen2.5-1.5B projection (1536 → 1536) in
+    // each GGML format, one row (a generated token: weight bytes streamed
+    // once, GB/s of weights) and 64 rows (a prompt chunk: GOP/s).
+    let (n, k) = (1536, 1536);
+    for f in Format::ALL {
+        let w = ggml_matrix(f, n, k);
+        for rows in [1, 64] {
+            let x = values(rows * k, 8);
+            let a = QuantActs::quantize(f, &x, rows, k);
+            let what = format!("{f} matmul {rows} × {k} → {n}");
+            let (unit, work) = if rows == 1 {
+                ("GB/s", (n * k / f.block_len() * f.block_bytes()) as f64)
+            } else {
+                ("GOP/s", 2.0 * (rows * n * k) as f64)
+            };
+            report(&what, unit, work, &|isa| {
+                let mut out = vec![0.0f32; rows * n];
+                time(args.seconds, || {
+                    ggml::matmul_with(isa, &w, &a, 0..rows, 0..n, &mut out);
+                })
+            });
+        }
+    }
     Ok(())
+}
+
+/// A `(n, k)` matrix of format `f` with random values and unit-sized
+/// scales (the kernels' speed does not depend on the values).
+fn ggml_matrix(f: Format, n: usize, k: usize) -> QuantMatrix {
+    let mut s = 0x9e37_79b9_u64;
+    let mut data: Vec<u8> = (0..n * k / f.block_len() * f.block_bytes())
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s as u8
+        })
+        .collect();
+    let halves: &[usize] = match f {
+        Format::Q4_1 | Format::Q4K => &[0, 2],
+        Format::Q6K => &[208],
+        _ => &[0],
+    };
+    for blk in data.chunks_exact_mut(f.block_bytes()) {
+        for &at in halves {
+            blk[at..at + 2].copy_from_slice(&0x2c00u16.to_le_bytes()); // 1/16
+        }
+    }
+    QuantMatrix::new(f, n, k, data).expect("whole blocks")
 }

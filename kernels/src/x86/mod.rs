@@ -3,4 +3,6 @@
 //! [`crate::Isa::supported`] said the CPU has those features.
 
 pub(crate) mod avx2;
+pub(crate) mod avx2_ggml;
 pub(crate) mod avx512;
+pub(crate) mod avx512_ggml;

@@ -17,15 +17,15 @@
 //! - attention runs row by row ([`super::attention`]), so results do not
 //!   depend on how a prompt is chunked.
 
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::quantized::GgmlDType;
+use candle_core::{DType, Device, Tensor, D};
 use candle_nn::ops::rms_norm;
 use candle_nn::rotary_emb::{rope_i, rope_thd};
-use std::sync::Arc;
 
 use super::arch::Architecture;
 use super::attention::{attend, KvCache};
 use super::gguf::GgufFile;
+use super::linear::{native_format, Linear};
 use crate::{Error, Result};
 
 /// How a layer's activation gates the feed-forward network.
@@ -163,38 +163,12 @@ impl DecoderConfig {
     }
 }
 
-/// Rows from which a matmul dequantizes its weights and runs candle's f32
-/// GEMM instead of the quantized kernels. On this class of CPU (AVX2, no
-/// VNNI) candle's quantized matmul has no tiled kernel for Q8_0/Q5_0 and
-/// runs prompts at half llama.cpp's speed; dequantizing a layer weight
-/// (a few milliseconds) and one f32 GEMM is 1.7x faster for Gemma and 5.8x
-/// for SmolLM2's Q4_1 (figures in models/README.md). Generation (one row)
-/// keeps the quantized kernels, which read 4x fewer bytes. Two, not more:
-/// prompt chunks always have two rows or more (see `chunks`), so every
-/// prompt row takes the same path whatever the chunking.
-const DEQUANT_ROWS: usize = 2;
-
-/// `x @ wᵀ` for a layer weight.
-fn mm(w: &QMatMul, x: &Tensor) -> Result<Tensor> {
-    let rows = x.dims().first().copied().unwrap_or(1);
-    match w {
-        QMatMul::QTensor(t)
-            if rows >= DEQUANT_ROWS
-                && std::env::var("GUICHET_PREFILL_DEQUANT").map_or(true, |v| v != "0") =>
-        {
-            let wf = t.dequantize(&Device::Cpu)?;
-            Ok(x.matmul(&wf.t()?)?)
-        }
-        _ => Ok(w.forward(x)?),
-    }
-}
-
 /// Projections that read the same input, fused into one matmul when their
 /// weights share a quantization type (one pass over the input instead of
 /// two or three), split afterwards.
 struct Projections {
-    fused: Option<QMatMul>,
-    parts: Vec<QMatMul>,
+    fused: Option<Linear>,
+    parts: Vec<Linear>,
     sizes: Vec<usize>,
 }
 
@@ -202,7 +176,7 @@ impl Projections {
     fn forward(&self, x: &Tensor) -> Result<Vec<Tensor>> {
         match &self.fused {
             Some(w) => {
-                let y = mm(w, x)?;
+                let y = w.forward(x)?;
                 let mut out = Vec::with_capacity(self.sizes.len());
                 let mut at = 0;
                 for &n in &self.sizes {
@@ -214,7 +188,7 @@ impl Projections {
             None => Ok(self
                 .parts
                 .iter()
-                .map(|w| mm(w, x))
+                .map(|w| w.forward(x))
                 .collect::<Result<Vec<_>>>()?),
         }
     }
@@ -228,11 +202,11 @@ struct Layer {
     v_bias: Option<Tensor>,
     q_norm: Option<Tensor>,
     k_norm: Option<Tensor>,
-    out: QMatMul,
+    out: Linear,
     post_attn_norm: Option<Tensor>,
     ffn_norm: Tensor,
     gate_up: Projections,
-    down: QMatMul,
+    down: Linear,
     post_ffn_norm: Option<Tensor>,
     local: bool,
 }
@@ -281,10 +255,10 @@ impl RopeTable {
 pub struct Decoder {
     /// The hyper-parameters.
     pub cfg: DecoderConfig,
-    embed: Arc<QTensor>,
+    embed: Linear,
     layers: Vec<Layer>,
     output_norm: Tensor,
-    lm_head: QMatMul,
+    lm_head: Linear,
     rope_global: RopeTable,
     rope_local: Option<RopeTable>,
     caches: Vec<KvCache>,
@@ -318,12 +292,17 @@ fn opt_norm(gguf: &mut GgufFile, name: &str, n: usize) -> Result<Option<Tensor>>
     }
 }
 
-fn matmul(gguf: &mut GgufFile, name: &str, out: usize, inp: usize, widen: bool) -> Result<QMatMul> {
-    Ok(QMatMul::from_qtensor(gguf.tensor(
-        name,
-        &[out, inp],
-        widen,
-    )?)?)
+fn matmul(gguf: &mut GgufFile, name: &str, out: usize, inp: usize, widen: bool) -> Result<Linear> {
+    gguf.linear(name, &[out, inp], widen)
+}
+
+/// Whether tensor `name` is to be widened for candle's kernels: only when
+/// the native kernels do not read its format.
+fn widen(gguf: &GgufFile, name: &str, opts: &LoadOptions) -> bool {
+    opts.widen_q5_0
+        && gguf
+            .tensor_info(name)
+            .is_none_or(|(_, dtype)| native_format(dtype).is_none())
 }
 
 /// Loads `names` (each `(name, rows)`, all with `inp` columns) as one fused
@@ -336,7 +315,8 @@ fn projections(
 ) -> Result<Projections> {
     let mut tensors = Vec::with_capacity(names.len());
     for (name, rows) in names {
-        tensors.push(gguf.tensor(name, &[*rows, inp], opts.widen_q5_0)?);
+        let widen = widen(gguf, name, opts);
+        tensors.push(gguf.tensor(name, &[*rows, inp], widen)?);
     }
     let sizes: Vec<usize> = names.iter().map(|(_, r)| *r).collect();
     let dtype = tensors[0].dtype();
@@ -357,7 +337,7 @@ fn projections(
             &Device::Cpu,
         )?;
         return Ok(Projections {
-            fused: Some(QMatMul::from_qtensor(fused)?),
+            fused: Some(Linear::candle(fused)?),
             parts: Vec::new(),
             sizes,
         });
@@ -366,8 +346,8 @@ fn projections(
         fused: None,
         parts: tensors
             .into_iter()
-            .map(QMatMul::from_qtensor)
-            .collect::<candle_core::Result<_>>()?,
+            .map(Linear::candle)
+            .collect::<Result<_>>()?,
         sizes,
     })
 }
@@ -378,11 +358,12 @@ impl Decoder {
         let (h, hd) = (cfg.hidden, cfg.head_dim);
         let q_rows = cfg.n_head * hd;
         let kv_rows = cfg.n_kv_head * hd;
-        let embed = Arc::new(gguf.tensor("token_embd.weight", &[cfg.vocab, h], false)?);
+        // A tied output layer shares the embedding's bytes.
+        let embed = gguf.linear("token_embd.weight", &[cfg.vocab, h], false)?;
         let lm_head = if gguf.has_tensor("output.weight") {
             matmul(gguf, "output.weight", cfg.vocab, h, opts.widen_q5_0)?
         } else {
-            QMatMul::from_arc(embed.clone())?
+            embed.clone()
         };
         let ff = match gguf.tensor_info("blk.0.ffn_down.weight") {
             Some((dims, _)) if dims.len() == 2 => dims[1],
@@ -397,13 +378,10 @@ impl Decoder {
         for i in 0..cfg.n_layer {
             let n = |s: &str| format!("blk.{i}.{s}");
             let qkv = if cfg.arch == Architecture::Phi3 {
-                let t = gguf.tensor(
-                    &n("attn_qkv.weight"),
-                    &[q_rows + 2 * kv_rows, h],
-                    opts.widen_q5_0,
-                )?;
+                let name = n("attn_qkv.weight");
+                let t = gguf.tensor(&name, &[q_rows + 2 * kv_rows, h], widen(gguf, &name, opts))?;
                 Projections {
-                    fused: Some(QMatMul::from_qtensor(t)?),
+                    fused: Some(Linear::candle(t)?),
                     parts: Vec::new(),
                     sizes: vec![q_rows, kv_rows, kv_rows],
                 }
@@ -420,9 +398,10 @@ impl Decoder {
                 )?
             };
             let gate_up = if cfg.arch == Architecture::Phi3 {
-                let t = gguf.tensor(&n("ffn_up.weight"), &[2 * ff, h], opts.widen_q5_0)?;
+                let name = n("ffn_up.weight");
+                let t = gguf.tensor(&name, &[2 * ff, h], widen(gguf, &name, opts))?;
                 Projections {
-                    fused: Some(QMatMul::from_qtensor(t)?),
+                    fused: Some(Linear::candle(t)?),
                     parts: Vec::new(),
                     sizes: vec![ff, ff],
                 }
@@ -507,8 +486,7 @@ impl Decoder {
                 allowed: self.capacity,
             });
         }
-        let ids = Tensor::new(tokens, &Device::Cpu)?;
-        let mut x = self.embed.embedding(&ids)?.to_dtype(DType::F32)?;
+        let mut x = self.embed.rows(tokens)?;
         if let Some(s) = self.cfg.embed_scale {
             x = (x * f64::from(s))?;
         }
@@ -532,7 +510,7 @@ impl Decoder {
                 Activation::Silu => candle_nn::ops::silu(gate)?,
                 Activation::GeluTanh => gate.gelu()?,
             };
-            let h = mm(&layer.down, &(act * up)?)?;
+            let h = layer.down.forward(&(act * up)?)?;
             let h = match &layer.post_ffn_norm {
                 Some(n) => rms_norm(&h, n, eps)?,
                 None => h,
@@ -618,5 +596,5 @@ fn attention(
     let q = q.flatten_all()?.to_vec1::<f32>()?;
     let out = attend(&q, cache, nh, pos, window);
     let out = Tensor::from_vec(out, (seq, nh * hd), &Device::Cpu)?;
-    mm(&layer.out, &out)
+    layer.out.forward(&out)
 }

@@ -17,6 +17,7 @@ use candle_core::quantized::{ggml_file, GgmlDType, QTensor};
 use candle_core::Device;
 
 use super::arch::Architecture;
+use super::linear::{native_format, Linear};
 use crate::{Error, Result};
 
 /// An opened GGUF file: parsed header and metadata, tensors read on demand.
@@ -180,11 +181,27 @@ impl GgufFile {
             .map(|i| (i.shape.dims(), i.ggml_dtype))
     }
 
-    /// Reads tensor `name`, checking its shape against `expected` (outermost
-    /// first). With `widen_q5_0`, Q5_0 weights are rewritten as Q8_0 exactly
-    /// (same blocks of 32, same scale, 5-bit values stored in 8 bits) so that
-    /// they run on candle's SIMD Q8_0 kernels: Q5_0 has none on x86.
-    pub fn tensor(&mut self, name: &str, expected: &[usize], widen_q5_0: bool) -> Result<QTensor> {
+    /// Reads a weight matrix for the generator's layers: a GGML block format
+    /// the kernels read in place ([`super::linear`]) keeps its bytes as
+    /// they are; any other type goes through [`GgufFile::tensor`] and candle.
+    pub(crate) fn linear(
+        &mut self,
+        name: &str,
+        expected: &[usize],
+        widen_q5_0: bool,
+    ) -> Result<Linear> {
+        match self.content.tensor_infos.get(name).map(|i| i.ggml_dtype) {
+            Some(dtype) if expected.len() == 2 && native_format(dtype).is_some() => {
+                let (_, dtype, raw) = self.raw(name, expected)?;
+                Linear::native(dtype, expected[0], expected[1], raw)
+                    .map_err(|e| Error::invalid(&self.path, format!("tensor {name}: {e}")))
+            }
+            _ => Ok(Linear::candle(self.tensor(name, expected, widen_q5_0)?)?),
+        }
+    }
+
+    /// The bytes of tensor `name`, its shape checked against `expected`.
+    fn raw(&mut self, name: &str, expected: &[usize]) -> Result<(Vec<usize>, GgmlDType, Vec<u8>)> {
         let (dims, dtype, offset) = match self.content.tensor_infos.get(name) {
             Some(info) => (info.shape.dims().to_vec(), info.ggml_dtype, info.offset),
             None => return Err(Error::invalid(&self.path, format!("missing tensor {name}"))),
@@ -210,6 +227,15 @@ impl GgufFile {
             .seek(SeekFrom::Start(self.content.tensor_data_offset + offset))
             .and_then(|_| self.file.read_exact(&mut raw))
             .map_err(|e| Error::io(&self.path, e))?;
+        Ok((dims, dtype, raw))
+    }
+
+    /// Reads tensor `name`, checking its shape against `expected` (outermost
+    /// first). With `widen_q5_0`, Q5_0 weights are rewritten as Q8_0 exactly
+    /// (same blocks of 32, same scale, 5-bit values stored in 8 bits) so that
+    /// they run on candle's SIMD Q8_0 kernels: Q5_0 has none on x86.
+    pub fn tensor(&mut self, name: &str, expected: &[usize], widen_q5_0: bool) -> Result<QTensor> {
+        let (dims, dtype, raw) = self.raw(name, expected)?;
         let (dtype, raw) = if widen_q5_0 && dtype == GgmlDType::Q5_0 {
             (GgmlDType::Q8_0, q5_0_to_q8_0(&raw))
         } else {

@@ -15,6 +15,7 @@ pub mod arch;
 mod attention;
 mod decoder;
 pub mod gguf;
+mod linear;
 pub mod stream;
 pub mod template;
 pub mod tokenizer;
