@@ -76,6 +76,16 @@ impl Format {
         }
     }
 
+    /// Byte offsets of the block's `f16` fields (scale, and minimum where
+    /// there is one).
+    pub const fn half_offsets(self) -> &'static [usize] {
+        match self {
+            Format::Q4_1 | Format::Q4K => &[0, 2],
+            Format::Q6K => &[208],
+            _ => &[0],
+        }
+    }
+
     /// GGML's name of the format.
     pub const fn name(self) -> &'static str {
         match self {

@@ -154,13 +154,8 @@ fn ggml_matrix(f: Format, n: usize, k: usize) -> QuantMatrix {
             s as u8
         })
         .collect();
-    let halves: &[usize] = match f {
-        Format::Q4_1 | Format::Q4K => &[0, 2],
-        Format::Q6K => &[208],
-        _ => &[0],
-    };
     for blk in data.chunks_exact_mut(f.block_bytes()) {
-        for &at in halves {
+        for &at in f.half_offsets() {
             blk[at..at + 2].copy_from_slice(&0x2c00u16.to_le_bytes()); // 1/16
         }
     }

@@ -23,21 +23,32 @@ use crate::ggml::{q4k_scales, ActRow, Format, SUM_LEN};
 /// scales and sums (every load below relies on these lengths).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(crate) fn dot<const R: usize>(f: Format, w: &[u8], a: [ActRow<'_>; R]) -> [f32; R] {
-    let (bl, bb) = (f.block_len(), f.block_bytes());
-    assert!(w.len().is_multiple_of(bb), "weight row is not whole blocks");
-    let nb = w.len() / bb;
-    for r in &a {
-        assert!(
-            r.qs.len() == nb * bl && r.scales.len() == nb && r.sums.len() * SUM_LEN == nb * bl,
-            "activation row does not match the weight row"
-        );
-    }
+    let nb = checked_blocks(f, w, &a);
     match f {
         Format::Q4K => q4k(w, nb, a),
         Format::Q6K => q6k(w, nb, a),
         Format::Q8_0 => q8_0(w, nb, a),
         Format::Q4_0 | Format::Q4_1 | Format::Q5_0 => q4_q5(f, w, nb, a),
     }
+}
+
+/// The number of blocks of the weight row, after checking that every
+/// activation row has that many blocks of values, scales and sums: the
+/// lengths every load of both SIMD levels relies on.
+///
+/// # Panics
+/// When they do not match.
+pub(crate) fn checked_blocks(f: Format, w: &[u8], a: &[ActRow<'_>]) -> usize {
+    let (bl, bb) = (f.block_len(), f.block_bytes());
+    assert!(w.len().is_multiple_of(bb), "weight row is not whole blocks");
+    let nb = w.len() / bb;
+    for r in a {
+        assert!(
+            r.qs.len() == nb * bl && r.scales.len() == nb && r.sums.len() * SUM_LEN == nb * bl,
+            "activation row does not match the weight row"
+        );
+    }
+    nb
 }
 
 /// 32 bytes at `p`.

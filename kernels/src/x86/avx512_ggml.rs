@@ -6,8 +6,8 @@
 
 use std::arch::x86_64::*;
 
-use super::avx2_ggml::{half, sums16};
-use crate::ggml::{q4k_scales, ActRow, Format, SUM_LEN};
+use super::avx2_ggml::{checked_blocks, half, sums16};
+use crate::ggml::{q4k_scales, ActRow, Format};
 
 /// `R` dot products of one Q4_K or Q6_K weight row with activation rows;
 /// other formats go to the AVX2 version.
@@ -17,15 +17,7 @@ use crate::ggml::{q4k_scales, ActRow, Format, SUM_LEN};
 /// version).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
 pub(crate) fn dot<const R: usize>(f: Format, w: &[u8], a: [ActRow<'_>; R]) -> [f32; R] {
-    let (bl, bb) = (f.block_len(), f.block_bytes());
-    assert!(w.len().is_multiple_of(bb), "weight row is not whole blocks");
-    let nb = w.len() / bb;
-    for r in &a {
-        assert!(
-            r.qs.len() == nb * bl && r.scales.len() == nb && r.sums.len() * SUM_LEN == nb * bl,
-            "activation row does not match the weight row"
-        );
-    }
+    let nb = checked_blocks(f, w, &a);
     match f {
         Format::Q4K => q4k(w, nb, a),
         Format::Q6K => q6k(w, nb, a),

@@ -292,10 +292,6 @@ fn opt_norm(gguf: &mut GgufFile, name: &str, n: usize) -> Result<Option<Tensor>>
     }
 }
 
-fn matmul(gguf: &mut GgufFile, name: &str, out: usize, inp: usize, widen: bool) -> Result<Linear> {
-    gguf.linear(name, &[out, inp], widen)
-}
-
 /// Whether tensor `name` is to be widened for candle's kernels: only when
 /// the native kernels do not read its format.
 fn widen(gguf: &GgufFile, name: &str, opts: &LoadOptions) -> bool {
@@ -330,14 +326,18 @@ fn projections(
             raw.extend_from_slice(&t.data()?);
         }
         let rows: usize = sizes.iter().sum();
-        let fused = candle_core::quantized::ggml_file::qtensor_from_ggml(
-            dtype,
-            &raw,
-            vec![rows, inp],
-            &Device::Cpu,
-        )?;
+        let fused = match native_format(dtype) {
+            Some(_) => Linear::native(dtype, rows, inp, raw)
+                .map_err(|e| Error::invalid(gguf.path(), format!("{}: {e}", names[0].0)))?,
+            None => Linear::candle(candle_core::quantized::ggml_file::qtensor_from_ggml(
+                dtype,
+                &raw,
+                vec![rows, inp],
+                &Device::Cpu,
+            )?)?,
+        };
         return Ok(Projections {
-            fused: Some(Linear::candle(fused)?),
+            fused: Some(fused),
             parts: Vec::new(),
             sizes,
         });
@@ -361,7 +361,7 @@ impl Decoder {
         // A tied output layer shares the embedding's bytes.
         let embed = gguf.linear("token_embd.weight", &[cfg.vocab, h], false)?;
         let lm_head = if gguf.has_tensor("output.weight") {
-            matmul(gguf, "output.weight", cfg.vocab, h, opts.widen_q5_0)?
+            gguf.linear("output.weight", &[cfg.vocab, h], opts.widen_q5_0)?
         } else {
             embed.clone()
         };
@@ -421,11 +421,11 @@ impl Decoder {
                 v_bias: opt_norm(gguf, &n("attn_v.bias"), kv_rows)?,
                 q_norm: opt_norm(gguf, &n("attn_q_norm.weight"), hd)?,
                 k_norm: opt_norm(gguf, &n("attn_k_norm.weight"), hd)?,
-                out: matmul(gguf, &n("attn_output.weight"), h, q_rows, opts.widen_q5_0)?,
+                out: gguf.linear(&n("attn_output.weight"), &[h, q_rows], opts.widen_q5_0)?,
                 post_attn_norm: opt_norm(gguf, &n("post_attention_norm.weight"), h)?,
                 ffn_norm: norm(gguf, &n("ffn_norm.weight"), h)?,
                 gate_up,
-                down: matmul(gguf, &n("ffn_down.weight"), h, ff, opts.widen_q5_0)?,
+                down: gguf.linear(&n("ffn_down.weight"), &[h, ff], opts.widen_q5_0)?,
                 post_ffn_norm: opt_norm(gguf, &n("post_ffw_norm.weight"), h)?,
                 local: cfg.is_local(i),
             });

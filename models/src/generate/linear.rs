@@ -75,8 +75,9 @@ impl Linear {
         Ok(Self::Native(Arc::new(w)))
     }
 
-    /// A candle tensor, kept as it is; a native one when its type is one
-    /// (the fused projections are rebuilt as tensors).
+    /// A tensor candle read: kept for candle, or its bytes moved to a
+    /// native matrix when the kernels read its type (the projections that
+    /// are not fused come this way).
     pub(crate) fn candle(t: QTensor) -> Result<Self> {
         Self::from_arc(Arc::new(t))
     }
