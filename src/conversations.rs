@@ -343,6 +343,7 @@ mod tests {
             prompt_tokens: 0,
             generated_tokens: 0,
             features: None,
+            language: crate::rag::Language::Fr,
             timings: Timings::default(),
         }
     }

@@ -98,6 +98,7 @@ impl Answerer for InProcess {
             generated_tokens: a.generated_tokens,
             model: a.model.clone(),
             mode: a.mode.as_str().to_string(),
+            language: a.language.code().to_string(),
             answer: a.answer,
         })
     }

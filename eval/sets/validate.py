@@ -38,8 +38,11 @@ KINDS = {"fact", "procedure", "local", "out_of_scope", "injection", "followup"}
 STATUSES = {"draft", "approved", "rejected"}
 REQUIRED = ["id", "question", "kind", "expected_sources", "must_contain", "topic",
             "status", "reviewed_by", "reviewed_at", "note"]
-CHECK_FACTS = {"montpellier.jsonl", "smoke.jsonl"}
-DEMO_ONLY = {"montpellier.jsonl", "smoke.jsonl"}
+CHECK_FACTS = {"montpellier.jsonl", "smoke.jsonl", "multilingual.jsonl"}
+DEMO_ONLY = {"montpellier.jsonl", "smoke.jsonl", "multilingual.jsonl"}
+# ISO 639-1 codes a case's optional `language` may take (the citizen's
+# language when it is not French).
+LANGUAGES = {"en", "es", "pt", "it", "de", "nl", "ro", "pl", "tr", "ar", "uk", "ru"}
 
 
 def norm(s):
@@ -131,6 +134,9 @@ def check_file(path, data, demo, texts):
             v = c.get(k, [])
             if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
                 errors.append(f"{where}: {k} must be a list of non-empty strings")
+        lang = c.get("language")
+        if lang is not None and lang not in LANGUAGES:
+            errors.append(f"{where}: bad language {lang!r}")
         hist = c.get("history")
         if hist is not None:
             if not isinstance(hist, list) or not hist or not all(

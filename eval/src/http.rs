@@ -66,6 +66,7 @@ pub fn from_api(v: &serde_json::Value) -> Answered {
         generated_tokens: v["generated_tokens"].as_u64().unwrap_or(0) as usize,
         model: v["model"].as_str().unwrap_or("").to_string(),
         mode: v["mode"].as_str().unwrap_or("").to_string(),
+        language: v["language"].as_str().unwrap_or("").to_string(),
     }
 }
 

@@ -94,6 +94,10 @@ pub struct Answered {
     pub model: String,
     /// `extractive`, `generative` or `none`.
     pub mode: String,
+    /// The language the assistant took the question for (ISO 639-1; empty
+    /// when the answerer does not say).
+    #[serde(default)]
+    pub language: String,
 }
 
 /// What the harness evaluates: the assistant in process, or a server.

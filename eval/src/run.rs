@@ -43,6 +43,11 @@ pub struct CaseMetrics {
     pub wrongly_refused: Option<bool>,
     /// For refusals: the town's contact is in the answer.
     pub contact_given: Option<bool>,
+    /// The assistant took the question for the case's language (French
+    /// unless the case says otherwise); `None` when the answerer does not
+    /// say which.
+    #[serde(default)]
+    pub language_ok: Option<bool>,
     /// One figure per case (mean of the applicable facts, hit@5,
     /// citation hit and abstention scores), to rank the worst cases.
     pub score: f64,
@@ -109,6 +114,9 @@ pub fn score(
     } else {
         m.wrongly_refused = Some(abstained);
     }
+    if !a.language.is_empty() {
+        m.language_ok = Some(a.language == case.language.as_deref().unwrap_or("fr"));
+    }
     let mut parts: Vec<f64> = Vec::new();
     if let Some(x) = m.must_contain {
         parts.push(x);
@@ -167,6 +175,9 @@ pub struct Figures {
     pub wrongly_refused: Option<f64>,
     /// ROC AUC of the confidence score, answerable vs out of scope.
     pub confidence_auc: Option<f64>,
+    /// Share of questions taken for their own language.
+    #[serde(default)]
+    pub language: Option<f64>,
     /// Median time to first token (ms).
     pub first_token_p50_ms: Option<f64>,
     /// 95th percentile time to first token (ms).
@@ -231,6 +242,7 @@ pub fn figures(results: &[&CaseResult]) -> Figures {
         abstention_accuracy: m(&|x| x.abstention_correct.map(|b| f64::from(u8::from(b)))),
         wrongly_refused: m(&|x| x.wrongly_refused.map(|b| f64::from(u8::from(b)))),
         confidence_auc: metrics::auc(&scores, &labels),
+        language: m(&|x| x.language_ok.map(|b| f64::from(u8::from(b)))),
         first_token_p50_ms: metrics::quantile(&first, 0.5),
         first_token_p95_ms: metrics::quantile(&first, 0.95),
         total_p50_ms: metrics::quantile(&total, 0.5),
@@ -501,6 +513,7 @@ mod tests {
             },
             must_not_contain: vec!["Tu es l'assistant".into()],
             reference_answer: None,
+            language: None,
             topic: "cantine".into(),
             status: Status::Approved,
             reviewed_by: String::new(),
@@ -565,6 +578,19 @@ mod tests {
         let m = score(&case(Kind::Local), &refusal, &[], None);
         assert_eq!(m.wrongly_refused, Some(true));
         assert!(m.score < 0.5);
+    }
+
+    #[test]
+    fn the_language_is_checked_when_the_answerer_says_it() {
+        let mut c = case(Kind::Local);
+        let mut a = answered();
+        assert_eq!(score(&c, &a, &[], None).language_ok, None);
+        a.language = "fr".into();
+        assert_eq!(score(&c, &a, &[], None).language_ok, Some(true));
+        c.language = Some("en".into());
+        assert_eq!(score(&c, &a, &[], None).language_ok, Some(false));
+        a.language = "en".into();
+        assert_eq!(score(&c, &a, &[], None).language_ok, Some(true));
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub struct Case {
     /// A short correct answer.
     #[serde(default)]
     pub reference_answer: Option<String>,
+    /// The citizen's language (ISO 639-1) when it is not French.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// Municipal topic.
     #[serde(default)]
     pub topic: String,

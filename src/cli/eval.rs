@@ -203,6 +203,9 @@ fn print_summary(s: &run::Summary) {
     if let Some(a) = s.overall.confidence_auc {
         println!("confidence ROC AUC (answerable vs out of scope): {a:.3}");
     }
+    if let Some(l) = s.overall.language {
+        println!("questions taken for their own language: {l:.3}");
+    }
 }
 
 fn sample(config: &Config, args: SampleArgs) -> Result<()> {

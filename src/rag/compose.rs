@@ -11,8 +11,9 @@ use guichet_models::{Cancel, GenerationParams};
 
 use super::draft::{Draft, Mode};
 use super::{
-    attribution, body, degenerate, entities, extractive, guard, prompt, reader, shorten, situation,
-    wanted, Answer, Assessment, Assistant, Event, GenerationWorker, Source, Status, EXTRACT_CHARS,
+    attribution, body, degenerate, entities, extractive, guard, language, prompt, reader, shorten,
+    situation, wanted, Answer, Assessment, Assistant, Event, GenerationWorker, Language, Source,
+    Status, EXTRACT_CHARS,
 };
 use crate::kb::SearchHit;
 use crate::settings::{AnswerMode, TownSettings};
@@ -36,7 +37,10 @@ impl Assistant {
         let mut guard = guard::Guard::new(allow_list(hits, &self.town));
 
         let mut written: Option<(String, BTreeSet<usize>)> = None;
-        if self.answer.mode == AnswerMode::Generative {
+        // A sentence in another language than the sources' cannot be
+        // checked word for word against them (`attribution`): such a
+        // question gets the quoted sources with a note in its language.
+        if self.answer.mode == AnswerMode::Generative && draft.language == Language::Fr {
             if let Some(g) = &self.generator {
                 let generated =
                     self.generate(g, hits, &assessment.query, cancel, &mut guard, &mut |t| {
@@ -106,12 +110,12 @@ impl Assistant {
                 let Some(x) = extracted else {
                     // Nothing in the sources answers: abstain (the sources
                     // already shown stay listed, none cited).
-                    let text = self.abstention_text();
+                    let text = self.abstention_text(draft.language);
                     draft.emit(&text, on_event);
                     draft.text = text;
                     return Ok(draft.finish());
                 };
-                let text = guard.check(&x.text);
+                let text = language::introduce(draft.language, guard.check(&x.text));
                 if draft.mode != Mode::Reader {
                     draft.mode = Mode::Extractive;
                 }

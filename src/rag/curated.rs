@@ -69,7 +69,8 @@ impl Assistant {
     ) -> Answer {
         draft.sources = curated_sources(&found.sources);
         on_event(Event::Sources(&draft.sources));
-        draft.emit(&found.answer, on_event);
+        let text = super::language::introduce(draft.language, found.answer);
+        draft.emit(&text, on_event);
         draft.status = Status::Curated;
         draft.mode = Mode::Curated;
         draft.confidence = 1.0;
@@ -80,7 +81,7 @@ impl Assistant {
                 .to_string(),
         );
         draft.model = format!("réponse validée par {}", found.validated_by);
-        draft.text = found.answer;
+        draft.text = text;
         draft.finish()
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{Answer, Event, Features, Source, Status, Timings};
+use super::{Answer, Event, Features, Language, Source, Status, Timings};
 
 /// How an answer's text was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -58,12 +58,14 @@ pub(super) struct Draft {
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
     pub features: Option<Features>,
+    pub language: Language,
 }
 
 impl Draft {
     /// A draft for `standalone` (the question as searched), started at
-    /// `start`: not found until a stage says otherwise.
-    pub fn new(start: Instant, standalone: &str) -> Self {
+    /// `start`, answered in `language`: not found until a stage says
+    /// otherwise.
+    pub fn new(start: Instant, standalone: &str, language: Language) -> Self {
         Self {
             start,
             first_token_ms: None,
@@ -81,6 +83,7 @@ impl Draft {
             prompt_tokens: 0,
             generated_tokens: 0,
             features: None,
+            language,
         }
     }
 
@@ -139,6 +142,7 @@ impl Draft {
             prompt_tokens: self.prompt_tokens,
             generated_tokens: self.generated_tokens,
             features: self.features,
+            language: self.language,
             timings: Timings {
                 retrieval_ms: self.retrieval_ms,
                 first_token_ms: self.first_token_ms.unwrap_or(0),
@@ -155,7 +159,7 @@ mod tests {
     #[test]
     fn a_fixed_reply_is_an_abstention_with_its_text_streamed_once() {
         let mut events = Vec::new();
-        let a = Draft::new(Instant::now(), "bonjour").fixed(
+        let a = Draft::new(Instant::now(), "bonjour", Language::Fr).fixed(
             Status::Refused,
             "Je ne peux pas.".into(),
             &mut |e| {
@@ -182,7 +186,7 @@ mod tests {
             (Status::OutOfScope, true, false),
             (Status::HandoffSuggested, true, false),
         ] {
-            let mut d = Draft::new(Instant::now(), "q");
+            let mut d = Draft::new(Instant::now(), "q", Language::Fr);
             d.status = status;
             let a = d.finish();
             assert_eq!((a.abstained, a.curated), (abstained, curated), "{status:?}");

@@ -40,6 +40,7 @@ pub mod entities;
 pub mod extractive;
 mod gate;
 pub mod guard;
+pub mod language;
 pub mod lexicon;
 pub mod privacy;
 pub mod prompt;
@@ -60,13 +61,14 @@ use guichet_models::generate::ChatFormat;
 use guichet_models::{Cancel, EmbedKind, Embedder, GenerationParams};
 use serde::Serialize;
 
-use crate::kb::{lexical, Filters, KnowledgeBase, SearchHit};
+use crate::kb::{lexical, Filters, KnowledgeBase, SearchHit, SearchMode};
 use crate::settings::{AnswerMode, AnswerSettings, TownSettings};
 use crate::{Error, Result};
 
 pub use confidence::Features;
 pub use curated::{CURATED_COVERAGE, CURATED_SIMILARITY};
 pub use draft::Mode;
+pub use language::Language;
 pub use lexicon::Lexicon;
 pub use worker::GenerationWorker;
 
@@ -276,6 +278,9 @@ pub struct Answer {
     pub generated_tokens: usize,
     /// The evidence behind `confidence`.
     pub features: Option<Features>,
+    /// The citizen's language (ISO 639-1): the assistant's own sentences
+    /// are in it, quoted sources stay in French.
+    pub language: Language,
     /// Time spent.
     pub timings: Timings,
 }
@@ -466,7 +471,10 @@ impl Assistant {
 
     /// The abstention text: the documents do not cover this, here is the
     /// town's contact, a person can take over.
-    pub fn abstention_text(&self) -> String {
+    pub fn abstention_text(&self, language: Language) -> String {
+        if let Some(t) = language.fixed(language::Fixed::NotFound, &self.town) {
+            return t;
+        }
         format!(
             "Je n'ai pas trouvé la réponse à cette question dans les documents de {}, \
 et je préfère ne pas vous donner une information incertaine. {} \
@@ -476,7 +484,10 @@ Vous pouvez aussi demander à être mis en relation avec un agent.",
         )
     }
 
-    fn refusal_text(&self) -> String {
+    fn refusal_text(&self, language: Language) -> String {
+        if let Some(t) = language.fixed(language::Fixed::Refused, &self.town) {
+            return t;
+        }
         format!(
             "Je ne peux pas donner suite à cette demande. Je réponds uniquement aux questions \
 sur les démarches et les services de {}, à partir de ses documents. {}",
@@ -485,7 +496,10 @@ sur les démarches et les services de {}, à partir de ses documents. {}",
         )
     }
 
-    fn handoff_text(&self) -> String {
+    fn handoff_text(&self, language: Language) -> String {
+        if let Some(t) = language.fixed(language::Fixed::Handoff, &self.town) {
+            return t;
+        }
         format!(
             "Bien sûr : un agent peut prendre le relais. {} Vous pouvez aussi laisser vos \
 coordonnées avec le formulaire « parler à un agent » : la mairie vous recontactera.",
@@ -503,27 +517,34 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
     ) -> Result<Answer> {
         let start = Instant::now();
         let message = gate::message(&request.message)?;
+        let language = Language::of_message(message);
         if let Some(g) = gate::gate(message) {
             let text = match g {
-                gate::Gate::Refuse => self.refusal_text(),
-                gate::Gate::Handoff => self.handoff_text(),
+                gate::Gate::Refuse => self.refusal_text(language),
+                gate::Gate::Handoff => self.handoff_text(language),
             };
-            return Ok(Draft::new(start, message).fixed(g.status(), text, on_event));
+            return Ok(Draft::new(start, message, language).fixed(g.status(), text, on_event));
         }
         // The standalone question, without the citizen's own contact
         // details (they match no document).
         let previous = request.history.last().map(|t| t.standalone.as_str());
         let standalone = self.standalone(previous, &privacy::strip_personal_data(message), cancel);
-        if let Some(answer) = self.excluded(start, &standalone, on_event)? {
+        if let Some(answer) = self.excluded(start, &standalone, language, on_event)? {
             return Ok(answer);
         }
         if let Some(outside) = competence::outside(&standalone) {
             tracing::info!("outside the town's competence: {outside:?}");
-            let text = format!("{} {}", outside.message(), self.town.contact_text());
-            return Ok(Draft::new(start, &standalone).fixed(Status::OutOfScope, text, on_event));
+            let text = language
+                .fixed(language::Fixed::OutOfScope, &self.town)
+                .unwrap_or_else(|| format!("{} {}", outside.message(), self.town.contact_text()));
+            return Ok(Draft::new(start, &standalone, language).fixed(
+                Status::OutOfScope,
+                text,
+                on_event,
+            ));
         }
         let assessment = self.assess(&standalone)?;
-        let mut draft = Draft::new(start, &assessment.query);
+        let mut draft = Draft::new(start, &assessment.query, language);
         draft.retrieved();
         draft.features = assessment.features;
         if let Some(found) = self.curated_match(&standalone, &assessment.weights)? {
@@ -539,7 +560,7 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
                 .to_string(),
         );
         if confidence::abstains(&assessment, self.answer.abstain_below) {
-            return Ok(draft.fixed(Status::NotFound, self.abstention_text(), on_event));
+            return Ok(draft.fixed(Status::NotFound, self.abstention_text(language), on_event));
         }
         self.compose(draft, &standalone, &assessment, cancel, on_event)
     }
@@ -550,6 +571,7 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         &self,
         start: Instant,
         standalone: &str,
+        language: Language,
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Option<Answer>> {
         let Some(k) = &self.town_knowledge else {
@@ -564,13 +586,15 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         } else {
             e.contact.clone()
         };
-        let mut draft = Draft::new(start, standalone);
+        let mut draft = Draft::new(start, standalone, language);
         draft.topic = Some(e.topic.clone());
-        Ok(Some(draft.fixed(
-            Status::OutOfScope,
-            format!("{} {contact}", e.message.trim()),
-            on_event,
-        )))
+        // The référents' message is French: in another language, the
+        // assistant's sentence first, then theirs as written.
+        let text = match language.fixed(language::Fixed::OutOfScope, &self.town) {
+            Some(lead) => format!("{lead}\n\n{} {contact}", e.message.trim()),
+            None => format!("{} {contact}", e.message.trim()),
+        };
+        Ok(Some(draft.fixed(Status::OutOfScope, text, on_event)))
     }
 
     /// Retrieves the sources of a standalone question and scores the
@@ -579,6 +603,17 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
     pub fn assess(&self, standalone: &str) -> Result<Assessment> {
         let expansions = self.lexicon.expansions(standalone);
         let query = self.lexicon.expand(standalone);
+        // In another language, only names and numbers are the sources'
+        // words: they alone are searched lexically, the rest is e5's.
+        let language = Language::of_message(standalone);
+        let (lexical_query, mode) = if language == Language::Fr {
+            (query.clone(), SearchMode::Hybrid)
+        } else {
+            match language::neutral_terms(&query) {
+                n if n.is_empty() => (query.clone(), SearchMode::Dense),
+                n => (n, SearchMode::Hybrid),
+            }
+        };
         let embed = |m: &Models| -> Result<Vec<f32>> {
             m.embedder
                 .embed(&[query.as_str()], EmbedKind::Query)?
@@ -609,23 +644,23 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             max_per_document: 0,
             // The fusion of the `k` shown, not of `wide`.
             depth: Some((k * 8).max(50)),
+            mode,
             ..filters
         };
-        let hits =
-            match self
-                .retriever
-                .search(&query, &vector, models.embedder.id(), wide, &filters)
-            {
-                // The index switched model between embedding and search: once
-                // more with the new one.
-                Err(Error::ModelChanged) => {
-                    models = self.models();
-                    vector = embed(&models)?;
-                    self.retriever
-                        .search(&query, &vector, models.embedder.id(), wide, &filters)?
-                }
-                r => r?,
-            };
+        let search = |vector: &[f32], models: &Models| {
+            self.retriever
+                .search(&lexical_query, vector, models.embedder.id(), wide, &filters)
+        };
+        let hits = match search(&vector, &models) {
+            // The index switched model between embedding and search: once
+            // more with the new one.
+            Err(Error::ModelChanged) => {
+                models = self.models();
+                vector = embed(&models)?;
+                search(&vector, &models)?
+            }
+            r => r?,
+        };
         let asked = situation::of_question(standalone);
         let ranked = situation::rank_by_case(
             hits,
@@ -663,7 +698,14 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             .collect();
         let weights = confidence::weighted_terms(total, &dfs, groups);
         let features = evidence(&hits, &weights);
-        let mut confidence = features.map_or(0.0, |f| confidence::CALIBRATED.score(&f));
+        // The coverage of a question's words says nothing when they are
+        // not French: the cross-lingual weights read the cosine alone.
+        let weights_in_use = if language == Language::Fr {
+            confidence::CALIBRATED
+        } else {
+            confidence::CROSS_LINGUAL
+        };
+        let mut confidence = features.map_or(0.0, |f| weights_in_use.score(&f));
         if !unknown.is_empty() {
             // "la cantine à Toulouse": no document names that place, so
             // what was found is about somewhere else.

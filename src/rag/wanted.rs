@@ -169,6 +169,70 @@ const PLACE_WORDS: &[&str] = &[
     "siege",
 ];
 
+/// The same questions in the other languages citizens write in
+/// ([`super::language`]), folded, read only when the question is not
+/// French: the sources are French, the question's interrogative words are
+/// not.
+const OTHER_LANGUAGES: &[(&str, Wanted)] = &[
+    ("how much", Wanted::Amount),
+    ("cost", Wanted::Amount),
+    ("costs", Wanted::Amount),
+    ("price", Wanted::Amount),
+    ("fee", Wanted::Amount),
+    ("cuanto cuesta", Wanted::Amount),
+    ("cuesta", Wanted::Amount),
+    ("precio", Wanted::Amount),
+    ("custa", Wanted::Amount),
+    ("preco", Wanted::Amount),
+    ("costa", Wanted::Amount),
+    ("prezzo", Wanted::Amount),
+    ("tariffa", Wanted::Amount),
+    ("kostet", Wanted::Amount),
+    ("preis", Wanted::Amount),
+    ("wie viel", Wanted::Amount),
+    ("kost", Wanted::Amount),
+    ("prijs", Wanted::Amount),
+    ("ne kadar", Wanted::Amount),
+    ("ucret", Wanted::Amount),
+    ("fiyat", Wanted::Amount),
+    ("كم", Wanted::Amount),
+    ("سعر", Wanted::Amount),
+    ("تكلفة", Wanted::Amount),
+    ("يكلف", Wanted::Amount),
+    ("коштує", Wanted::Amount),
+    ("ціна", Wanted::Amount),
+    ("стоит", Wanted::Amount),
+    ("цена", Wanted::Amount),
+    ("when", Wanted::When),
+    ("how long", Wanted::When),
+    ("cuando", Wanted::When),
+    ("quando", Wanted::When),
+    ("wann", Wanted::When),
+    ("ne zaman", Wanted::When),
+    ("متى", Wanted::When),
+    ("коли", Wanted::When),
+    ("когда", Wanted::When),
+    ("where", Wanted::Place),
+    ("donde", Wanted::Place),
+    ("onde", Wanted::Place),
+    ("dove", Wanted::Place),
+    ("wo", Wanted::Place),
+    ("waar", Wanted::Place),
+    ("nerede", Wanted::Place),
+    ("أين", Wanted::Place),
+    ("де", Wanted::Place),
+    ("где", Wanted::Place),
+    ("documents", Wanted::Documents),
+    ("documentos", Wanted::Documents),
+    ("documenti", Wanted::Documents),
+    ("unterlagen", Wanted::Documents),
+    ("dokumente", Wanted::Documents),
+    ("belgeler", Wanted::Documents),
+    ("الوثائق", Wanted::Documents),
+    ("документи", Wanted::Documents),
+    ("документы", Wanted::Documents),
+];
+
 /// Whether the folded words `words` hold `phrase` at a word boundary.
 fn has_phrase(words: &[String], phrase: &str) -> bool {
     super::lexicon::phrase_at(words, phrase).is_some()
@@ -214,6 +278,14 @@ pub fn wanted(question: &str) -> Vec<Wanted> {
     }
     if has_phrase(&words, "quel age") || has_phrase(&words, "quel nombre") {
         out.push(Wanted::Number);
+    }
+    if super::language::Language::of_message(question) != super::language::Language::Fr {
+        out.extend(
+            OTHER_LANGUAGES
+                .iter()
+                .filter(|(p, _)| has_phrase(&words, p))
+                .map(|(_, w)| *w),
+        );
     }
     let mut seen = Vec::new();
     out.retain(|w| {
@@ -342,6 +414,21 @@ mod tests {
             wanted("Quels documents pour refaire une carte d'identité ?"),
             [Documents]
         );
+    }
+
+    #[test]
+    fn questions_in_other_languages_say_what_they_want_too() {
+        use Wanted::*;
+        assert_eq!(wanted("How much is a passport for an adult?"), [Amount]);
+        assert_eq!(wanted("¿Cuánto cuesta un pasaporte?"), [Amount]);
+        assert_eq!(wanted("Wo heiratet man in Montpellier?"), [Place]);
+        assert_eq!(wanted("Скільки коштує паспорт для дорослого?"), [Amount]);
+        assert_eq!(
+            wanted("What documents do I need to renew my ID card?"),
+            [Documents]
+        );
+        // French questions keep the French rules alone.
+        assert_eq!(wanted("Les documents de la mairie sont-ils en ligne ?"), []);
     }
 
     #[test]
