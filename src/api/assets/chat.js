@@ -191,7 +191,9 @@ function inline(parent, text, m) {
   if (last < text.length) parent.append(text.slice(last));
 }
 
-/** Renders answer text: paragraphs, "- " bullet lists, citations. */
+/** Renders answer text: paragraphs, "- " bullet lists, citations. Each
+ * paragraph finds its own direction (dir="auto"): a note in Arabic reads
+ * right to left above the French sources it introduces. */
 function renderText(m) {
   const box = m.answer;
   box.replaceChildren();
@@ -204,13 +206,14 @@ function renderText(m) {
     if (bullet) {
       if (!ul) { ul = el('ul'); box.append(ul); }
       const li = el('li');
+      li.dir = 'auto';
       inline(li, bullet[1], m);
       ul.append(li);
       p = null;
     } else {
       ul = null;
       if (p) p.append(el('br'));
-      else { p = el('p'); box.append(p); }
+      else { p = el('p'); p.dir = 'auto'; box.append(p); }
       inline(p, line, m);
     }
   }
