@@ -9,8 +9,11 @@
 //! * [`parse`]: documents parsed in confined worker processes;
 //! * [`kb`]: the knowledge base (SQLite store with FTS5, HNSW vector index,
 //!   hybrid search, the ingestion pipeline);
-//! * [`rag`]: the answering engine; [`conversations`], [`referents`] and
-//!   [`stats`]: what citizens asked and what référents built;
+//! * [`rag`]: the answering engine; [`conversations`] (with its
+//!   statistics) and [`referents`]: what citizens asked and what référents
+//!   built;
+//! * [`engine`]: the composition root, building the engine from the
+//!   configuration for both the server and the command line;
 //! * [`api`]: the HTTP service and web pages; [`evaluation`]: answers for
 //!   `guichet-eval`;
 //! * [`durability`]: backups, restore, export/import and integrity checks;
@@ -18,10 +21,13 @@
 //! * [`error`]: the application error.
 
 pub mod api;
+#[cfg(test)]
+mod architecture;
 pub mod cli;
 pub mod config;
 pub mod conversations;
 pub mod durability;
+pub mod engine;
 pub mod error;
 pub mod evaluation;
 pub mod kb;
@@ -30,7 +36,6 @@ pub mod rag;
 pub mod referents;
 pub mod schema;
 pub mod settings;
-pub mod stats;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -23,6 +23,43 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::{Error, Result};
 
+/// An embedding as every table stores it (chunks, curated questions):
+/// little-endian f32s.
+pub fn blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The embedding of a stored blob (see [`blob`]).
+pub fn unblob(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// The JSON column `col` of a stored row, read strictly: text that does
+/// not parse is an error naming the table and the row (its first column,
+/// the id), never an empty value that would silently hide a corrupt row.
+pub fn json_column<T: serde::de::DeserializeOwned>(
+    r: &rusqlite::Row<'_>,
+    col: usize,
+    table: &str,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(col)?;
+    serde_json::from_str(&text).map_err(|e| {
+        use rusqlite::types::ValueRef;
+        let id = match r.get_ref(0) {
+            Ok(ValueRef::Integer(i)) => i.to_string(),
+            Ok(ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+            _ => "?".into(),
+        };
+        rusqlite::Error::FromSqlConversionFailure(
+            col,
+            rusqlite::types::Type::Text,
+            format!("{table} row {id}: column {col} is not valid JSON ({e})").into(),
+        )
+    })
+}
+
 /// The schema version this binary reads and writes.
 pub const CURRENT: i64 = 3;
 
@@ -339,7 +376,7 @@ fn backup_before_migration(conn: &Connection, path: &Path, from: i64) -> Result<
         path: dir.clone(),
         source,
     })?;
-    let stamp = crate::time::utc(crate::time::now_secs()).replace(':', "");
+    let stamp = crate::time::file_stamp();
     let mut out = dir.join(format!("guichet-v{from}-{stamp}.db"));
     let mut n = 1;
     while out.exists() {

@@ -202,7 +202,7 @@ pub struct AnswerSettings {
     /// At most this many sources from one document.
     pub per_document: usize,
     /// Confidence under which the assistant abstains (0-1; calibrated,
-    /// see the README's "Abstention" section).
+    /// see `docs/answering.md`, "Abstention calibration").
     pub abstain_below: f64,
     /// Most tokens of a generated answer.
     pub max_new_tokens: usize,
@@ -228,13 +228,22 @@ pub struct AnswerSettings {
     pub priorities: std::collections::BTreeMap<String, f64>,
 }
 
+/// The default abstention threshold on the calibrated confidence score
+/// (applied in `rag::confidence::abstains`, fitted with its weights by
+/// `guichet bench calibrate`).
+pub const DEFAULT_ABSTAIN_BELOW: f64 = 0.4;
+
+/// The default of `ingest.max_chunks`: the text limit's 10 million
+/// characters make about 8,000 chunks of 300 tokens.
+pub const DEFAULT_MAX_CHUNKS: usize = 10_000;
+
 impl Default for AnswerSettings {
     fn default() -> Self {
         Self {
             mode: AnswerMode::Extractive,
             sources: 5,
             per_document: 2,
-            abstain_below: crate::rag::confidence::DEFAULT_THRESHOLD,
+            abstain_below: DEFAULT_ABSTAIN_BELOW,
             max_new_tokens: 256,
             source_tokens: 800,
             reader_tokens: 400,
@@ -410,7 +419,7 @@ impl Default for IngestSettings {
             max_uncompressed_bytes: parse.load.max_uncompressed,
             max_pages: parse.load.max_pages,
             max_text_chars: parse.load.max_text_chars,
-            max_chunks: crate::kb::ingest::DEFAULT_MAX_CHUNKS,
+            max_chunks: DEFAULT_MAX_CHUNKS,
             max_depth: parse.load.max_depth,
             timeout_secs: parse.timeout_secs,
             worker_memory_mib: parse.memory_bytes / (1024 * 1024),

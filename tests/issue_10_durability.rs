@@ -604,6 +604,33 @@ fn the_server_takes_scheduled_backups_and_admins_export_over_http() {
     assert_eq!(r["replaced"]["curated"], 1, "{r}");
     let (_, after) = call(&server, "GET", "/api/export", Some(&admin), None);
     assert_eq!(after["curated"], k["curated"]);
+    // An import with a bad row changes nothing, and says which row: a
+    // user with an unknown role after a new curated answer, or an
+    // expiry date that is no day of the calendar.
+    let mut bad_role = k.clone();
+    bad_role["curated"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"question": "Horaires de la déchèterie ?", "answer": "9 h - 18 h."}));
+    bad_role["users"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "bob", "role": "chef"}));
+    let users = bad_role["users"].as_array().unwrap().len();
+    let mut bad_date = k.clone();
+    bad_date["curated"][0]["expires_at"] = json!("2026-02-30");
+    for (bad, row) in [
+        (bad_role, format!("users.jsonl:{users}")),
+        (bad_date, "curated.jsonl:1".to_string()),
+    ] {
+        let (s, r) = call(&server, "POST", "/api/import", Some(&admin), Some(bad));
+        assert_eq!(s, 422, "{r}");
+        let message = r["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&row), "{message} should name {row}");
+        let (_, after) = call(&server, "GET", "/api/export", Some(&admin), None);
+        assert_eq!(after["curated"], k["curated"]);
+        assert_eq!(after["users"], k["users"]);
+    }
 
     // Archives every ~2 s, two kept.
     let dir = server.data_dir().join("backups");

@@ -53,17 +53,72 @@ const SERVICE_KB_FILES: &[&str] = &[
     "montpellier/VilleMTP_MTP_Tarifs_2014.pdf",
 ];
 
-/// A knowledge base of [`SERVICE_KB_FILES`], ingested once per build of
-/// the tests (under `target/`) and shared; tests copy it before writing.
+/// What a built test knowledge base depends on, hashed: the code that
+/// parses, chunks, embeds and stores (`ingest/src`, `src/kb`, `src/parse`,
+/// the schema and the settings' defaults), the input files and the
+/// embedding model's file (name and size; fetching checks its digest). A
+/// change to any of them gives another key, so a stale knowledge base is
+/// never reused; one from an unrelated change is.
+fn kb_key(inputs: &[PathBuf]) -> String {
+    use sha2::{Digest, Sha256};
+    fn walk(p: &std::path::Path, out: &mut Vec<PathBuf>) {
+        if p.is_dir() {
+            for e in std::fs::read_dir(p).unwrap() {
+                walk(&e.unwrap().path(), out);
+            }
+        } else {
+            out.push(p.to_path_buf());
+        }
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for code in [
+        "ingest/src",
+        "src/kb",
+        "src/parse",
+        "src/schema.rs",
+        "src/settings.rs",
+    ] {
+        walk(&root.join(code), &mut files);
+    }
+    files.sort();
+    files.extend(inputs.iter().cloned());
+    let mut h = Sha256::new();
+    for f in &files {
+        h.update(
+            f.strip_prefix(&root)
+                .unwrap_or(f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        h.update(std::fs::read(f).unwrap());
+    }
+    let model = models_dir().join("e5-small-q4.bin");
+    let size = std::fs::metadata(&model).map(|m| m.len()).unwrap_or(0);
+    h.update(format!("e5-small-q4.bin {size}").as_bytes());
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A knowledge base of [`SERVICE_KB_FILES`], ingested once for what built
+/// it (see [`kb_key`]) under `target/test-kb/` and shared; tests copy it
+/// before writing.
 pub fn service_kb() -> PathBuf {
     ensure_e5();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let done = root.join("target/test-kb/service");
+    let files: Vec<PathBuf> = SERVICE_KB_FILES
+        .iter()
+        .map(|f| root.join("ingest/demo/documents").join(f))
+        .collect();
+    let key = kb_key(&files);
+    let done = root.join(format!("target/test-kb/service-{key}"));
     let marker = done.join("READY");
     if marker.exists() {
         return done;
     }
-    let lock = root.join("target/test-kb/service.lock");
+    let lock = root.join(format!("target/test-kb/service-{key}.lock"));
     std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
     let start = std::time::Instant::now();
     loop {
@@ -92,17 +147,14 @@ pub fn service_kb() -> PathBuf {
         return done;
     }
     let _ = std::fs::remove_dir_all(&done);
-    let files: Vec<PathBuf> = SERVICE_KB_FILES
-        .iter()
-        .map(|f| root.join("ingest/demo/documents").join(f))
-        .collect();
     let (out, stdout, stderr) = run(guichet()
         .arg("--data-dir")
         .arg(&done)
         .arg("ingest")
         .args(&files));
     assert!(out.status.success(), "ingest failed: {stdout}{stderr}");
-    std::fs::write(&marker, "ok").unwrap();
+    // Written last: a knowledge base without it is unfinished.
+    std::fs::write(&marker, &key).unwrap();
     let _ = std::fs::remove_file(&lock);
     done
 }

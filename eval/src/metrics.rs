@@ -17,9 +17,9 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use guichet_text::citations::{numbers, MARKER};
+use guichet_text::fold;
 use regex::Regex;
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
 
 use crate::set::Expected;
 use crate::AnsweredSource;
@@ -31,22 +31,12 @@ pub const LEXICAL_SUPPORT: f64 = 0.6;
 /// above which the sentence counts as supported.
 pub const DENSE_SUPPORT: f32 = 0.85;
 
-fn fold(s: &str) -> String {
-    s.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 static THOUSANDS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(\d)[ \u{a0}\u{202f}](\d{3})\b").expect("regex: this is a bug"));
 static DECIMAL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(\d),(\d)").expect("regex: this is a bug"));
 static ZERO_CENTS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(\d)\.00\b").expect("regex: this is a bug"));
-static MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\[(\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*)\]").expect("regex: this is a bug")
-});
 
 /// The form facts are compared in (see the module documentation).
 pub fn normalize(s: &str) -> String {
@@ -129,21 +119,7 @@ pub fn f1(answer: &str, reference: &str) -> f64 {
 pub fn citations(text: &str) -> Vec<usize> {
     let mut out = Vec::new();
     for c in MARKER.captures_iter(text) {
-        let inner = &c[1];
-        let parts: Vec<usize> = inner
-            .split([',', ';', '-', '–'])
-            .filter_map(|p| p.trim().parse().ok())
-            .collect();
-        let nums: Vec<usize> = if (inner.contains('-') || inner.contains('–'))
-            && parts.len() == 2
-            && parts[0] <= parts[1]
-            && parts[1] - parts[0] < 10
-        {
-            (parts[0]..=parts[1]).collect()
-        } else {
-            parts
-        };
-        for n in nums {
+        for n in numbers(&c[1]) {
             if !out.contains(&n) {
                 out.push(n);
             }

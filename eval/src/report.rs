@@ -9,13 +9,7 @@ use std::fmt::Write;
 use crate::run::{CaseResult, Figures, Summary};
 
 /// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+pub use guichet_text::escape_html as esc;
 
 fn pct(v: Option<f64>) -> String {
     v.map_or("—".into(), |x| format!("{:.1} %", x * 100.0))

@@ -13,6 +13,8 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+use guichet_text::hex;
+
 use crate::{Error, Result};
 
 /// A registry package and its exact version.
@@ -366,10 +368,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks one file against its pinned checksum.

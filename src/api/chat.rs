@@ -41,7 +41,8 @@ const HISTORY_TURNS: usize = 3;
 pub struct ChatRequest {
     /// The conversation to continue; a new one is started when absent.
     pub conversation_id: Option<String>,
-    /// The citizen's message.
+    /// The citizen's message (not blank; longer than `limits.max_message_chars` is a 413).
+    #[schema(pattern = r"\S")]
     pub message: String,
     /// Stream the answer as Server-Sent Events (default) or return JSON.
     #[serde(default = "yes")]
@@ -196,7 +197,9 @@ pub fn start_answer(
                 let answer_id = new_id();
                 match conversations.lock() {
                     Ok(mut c) => {
-                        if let Err(e) = c.record(&conv, &answer_id, &message, &answer, channel) {
+                        if let Err(e) =
+                            c.record(&conv, &answer_id, &answer.exchange(&message), channel)
+                        {
                             tracing::error!("could not store the answer: {e}");
                         }
                     }

@@ -468,12 +468,12 @@ pub async fn delete(
 
 /// Routes of this module, with their own body limit (uploads are larger
 /// than questions).
-pub fn routes(limit: usize) -> axum::Router<AppState> {
-    use axum::routing::get;
-    axum::Router::new()
-        .route("/api/documents", get(list).post(upload))
-        .route("/api/documents/{id}", get(show).put(replace).delete(delete))
-        .route("/api/jobs/{id}", get(job))
+pub fn routes(limit: usize) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(list, upload))
+        .routes(routes!(show, replace, delete))
+        .routes(routes!(job))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
 }
 

@@ -11,7 +11,9 @@
 //!
 //! [`serve`] binds first, so `/healthz` answers while the models load and
 //! the demo corpus is ingested; the answering routes say 503 until
-//! [`Engine`] is ready.
+//! [`Engine`] is ready. What the engine holds and how it is built is the
+//! composition root's business ([`crate::engine`]); this module only routes,
+//! extracts and maps errors.
 
 pub mod auth;
 pub mod chat;
@@ -27,69 +29,23 @@ pub mod web;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
-use guichet_models::GeneratorOptions;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Config;
-use crate::conversations::Conversations;
-use crate::kb::ingest::{IngestEvent, IngestOptions};
-use crate::kb::KnowledgeBase;
-use crate::rag::{Assistant, GenerationWorker, Lexicon};
-use crate::settings::{AnswerMode, Settings};
+pub use crate::engine::Engine;
+use crate::settings::Settings;
 use crate::{Error, Result};
 
 pub use error::ApiJson;
 use limits::{Admission, ClientLimiter};
-
-/// What answers: loaded once at start-up.
-pub struct Engine {
-    /// The answering engine.
-    pub assistant: Arc<Assistant>,
-    /// Where exchanges are stored.
-    pub conversations: Arc<Mutex<Conversations>>,
-    /// Users, audit log, curated answers, exclusions, feedback, handoffs.
-    pub referents: Arc<Mutex<crate::referents::Referents>>,
-    /// The knowledge base (shared with the assistant): uploads commit here.
-    pub kb: Arc<Mutex<KnowledgeBase>>,
-    /// The data directory (uploaded files go under `documents/`).
-    pub data_dir: PathBuf,
-    /// Documents and chunks in the knowledge base at start (for /readyz).
-    pub documents: usize,
-    /// Chunks at start.
-    pub chunks: i64,
-    /// Parses uploaded documents in worker processes.
-    pub parser: crate::parse::Parser,
-    /// How uploads are filed (the configured chunk limit).
-    pub ingest_options: IngestOptions,
-}
-
-fn locked<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<std::sync::MutexGuard<'a, T>> {
-    m.lock()
-        .map_err(|_| Error::Unavailable(format!("the {what} lock is poisoned")))
-}
-
-impl Engine {
-    /// The conversation store, locked.
-    pub fn conversations(&self) -> Result<std::sync::MutexGuard<'_, Conversations>> {
-        locked(&self.conversations, "conversation store")
-    }
-
-    /// The référents' store, locked.
-    pub fn referents(&self) -> Result<std::sync::MutexGuard<'_, crate::referents::Referents>> {
-        locked(&self.referents, "référents' store")
-    }
-
-    /// The knowledge base, locked (briefly: searches wait on it).
-    pub fn kb(&self) -> Result<std::sync::MutexGuard<'_, KnowledgeBase>> {
-        locked(&self.kb, "knowledge base")
-    }
-}
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
@@ -208,48 +164,14 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-/// The OpenAPI description of the API, generated from the handlers and
-/// types (served at `/openapi.json`).
+/// The OpenAPI description's frame: title, shared schemas and the bearer
+/// scheme. Its paths come from the router itself ([`api_routes`]), so a
+/// route cannot be served without being described.
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
         title = "Guichet",
         description = "Assistant citoyen : réponses sourcées à partir des documents de la commune."
-    ),
-    paths(
-        chat::chat,
-        chat::conversation,
-        openai::completions,
-        openai::models,
-        openai::embeddings,
-        health::healthz,
-        health::readyz,
-        health::metrics,
-        referents::feedback,
-        referents::handoff,
-        referents::list_handoffs,
-        referents::resolve_handoff,
-        referents::list_curated,
-        referents::create_curated,
-        referents::update_curated,
-        referents::delete_curated,
-        referents::list_exclusions,
-        referents::create_exclusion,
-        referents::delete_exclusion,
-        referents::review_queue,
-        referents::review,
-        referents::audit,
-        referents::stats,
-        referents::export,
-        referents::import,
-        index::start,
-        index::status,
-        documents::upload,
-        documents::replace,
-        documents::job,
-        documents::list,
-        documents::show,
-        documents::delete
     ),
     components(schemas(
         chat::ChatRequest,
@@ -272,8 +194,9 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
         referents::ResolveRequest,
         referents::VerdictRequest,
         crate::referents::Review,
-        crate::stats::Stats,
-        crate::stats::Period,
+        crate::referents::QueueItem,
+        crate::conversations::stats::Stats,
+        crate::conversations::stats::Period,
         documents::Job,
         index::ReembedJob,
         index::ReembedRequest,
@@ -297,59 +220,109 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(<ApiDoc as utoipa::OpenApi>::openapi())
+/// Every route of the API with its description, in one list: the router
+/// and `/openapi.json` are both made from it.
+pub fn api_routes(settings: &Settings) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .routes(routes!(chat::chat))
+        .routes(routes!(chat::conversation))
+        .routes(routes!(openai::completions))
+        .routes(routes!(openai::models))
+        .routes(routes!(openai::embeddings))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(referents::feedback))
+        .routes(routes!(referents::handoff))
+        .routes(routes!(referents::list_handoffs))
+        .routes(routes!(referents::resolve_handoff))
+        .routes(routes!(referents::list_curated, referents::create_curated))
+        .routes(routes!(
+            referents::update_curated,
+            referents::delete_curated
+        ))
+        .routes(routes!(
+            referents::list_exclusions,
+            referents::create_exclusion
+        ))
+        .routes(routes!(referents::delete_exclusion))
+        .routes(routes!(referents::review_queue))
+        .routes(routes!(referents::review))
+        .routes(routes!(referents::audit))
+        .routes(routes!(referents::stats))
+        .routes(routes!(referents::export))
+        .routes(routes!(referents::import))
+        .routes(routes!(index::status, index::start))
+        .merge(web::api_routes())
+        .layer(DefaultBodyLimit::max(settings.limits.max_body_bytes))
+        .merge(documents::routes(settings.limits.max_upload_request_bytes))
+}
+
+/// The OpenAPI description of the API (served at `/openapi.json`).
+pub fn openapi(settings: &Settings) -> utoipa::openapi::OpenApi {
+    with_common_responses(api_routes(settings).into_openapi())
+}
+
+/// Adds to every operation the answers every route can give, written once
+/// here instead of on each handler: 503 (starting, or every answer slot
+/// taken; `Retry-After`), and on routes behind a token 401 (no valid
+/// token) and 403 (a role that may not).
+fn with_common_responses(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let guarded = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let r = &mut op.responses.responses;
+            let mut add = |code: &str, description: &str| {
+                r.entry(code.to_string())
+                    .or_insert_with(|| error(description).into());
+            };
+            add(
+                "503",
+                "The service is starting, or every answer slot is taken (Retry-After)",
+            );
+            if guarded {
+                add("401", "No valid bearer token");
+                add("403", "The token's role may not do this");
+            }
+        }
+    }
+    doc
 }
 
 /// The router: every route, the body limit and CORS.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.settings.server.cors_origins);
-    let body_limit = state.settings.limits.max_body_bytes;
-    let mut router = Router::new()
-        .route("/api/chat", post(chat::chat))
-        .route("/api/conversations/{id}", get(chat::conversation))
-        .route("/v1/chat/completions", post(openai::completions))
-        .route("/v1/models", get(openai::models))
-        .route("/v1/embeddings", post(openai::embeddings))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/openapi.json", get(openapi))
-        .route("/api/feedback", post(referents::feedback))
-        .route("/api/handoff", post(referents::handoff))
-        .route("/api/handoffs", get(referents::list_handoffs))
+    let (api, doc) = api_routes(&state.settings).split_for_parts();
+    let doc = Arc::new(with_common_responses(doc));
+    let mut router = api
         .route(
-            "/api/handoffs/{id}/resolve",
-            post(referents::resolve_handoff),
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
         )
-        .route(
-            "/api/curated",
-            get(referents::list_curated).post(referents::create_curated),
-        )
-        .route(
-            "/api/curated/{id}",
-            axum::routing::put(referents::update_curated).delete(referents::delete_curated),
-        )
-        .route(
-            "/api/exclusions",
-            get(referents::list_exclusions).post(referents::create_exclusion),
-        )
-        .route(
-            "/api/exclusions/{id}",
-            axum::routing::delete(referents::delete_exclusion),
-        )
-        .route("/api/review", get(referents::review_queue))
-        .route("/api/audit", get(referents::audit))
-        .route("/api/stats", get(referents::stats))
-        .route("/api/review/{answer_id}", post(referents::review))
-        .route("/api/export", get(referents::export))
-        .route("/api/index/reembed", get(index::status).post(index::start))
-        .route("/api/import", post(referents::import))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .merge(documents::routes(
-            state.settings.limits.max_upload_request_bytes,
-        ))
-        .merge(web::routes())
+        .merge(web::page_routes())
         .with_state(state);
     if let Some(c) = cors {
         router = router.layer(c);
@@ -386,146 +359,6 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// Takes a backup every `every_hours` and keeps the newest `keep`; a
-/// failure is logged and retried at the next period.
-async fn scheduled_backups(data_dir: PathBuf, s: crate::settings::BackupSettings) {
-    let period = Duration::from_secs_f64((s.every_hours * 3600.0).max(1.0));
-    let folder = if s.folder.is_empty() {
-        data_dir.join("backups")
-    } else {
-        PathBuf::from(&s.folder)
-    };
-    loop {
-        tokio::time::sleep(period).await;
-        let (data, folder, keep) = (data_dir.clone(), folder.clone(), s.keep);
-        let done = tokio::task::spawn_blocking(move || {
-            let stamp = crate::time::utc(crate::time::now_secs()).replace(':', "");
-            let out = folder.join(format!("guichet-{stamp}.tar.gz"));
-            let r = crate::durability::backup::backup(&data, &out)?;
-            if keep > 0 {
-                crate::durability::backup::prune(&folder, keep)?;
-            }
-            Ok::<_, Error>(r)
-        })
-        .await;
-        match done {
-            Ok(Ok(r)) => tracing::info!(
-                "scheduled backup written to {} ({} bytes)",
-                r.path.display(),
-                r.bytes
-            ),
-            Ok(Err(e)) => tracing::error!("scheduled backup failed: {e}"),
-            Err(e) => tracing::error!("scheduled backup task failed: {e}"),
-        }
-    }
-}
-
-/// Loads everything the engine needs: default models fetched if missing,
-/// the demo corpus ingested into an empty knowledge base, the generator
-/// started when the configuration uses it. Blocking; progress is logged.
-pub fn load_engine(config: &Config) -> Result<Engine> {
-    let s = &config.settings;
-    let needs_generator = s.answer.mode != AnswerMode::Extractive || s.answer.rewrite_with_model;
-    let mut wanted = Vec::new();
-    if let Some(m) = guichet_models::fetch::default_model(&config.embedding_spec) {
-        wanted.push(m);
-    }
-    if needs_generator {
-        if let Some(m) = guichet_models::fetch::default_model(&config.generation_spec) {
-            wanted.push(m);
-        }
-    }
-    guichet_models::fetch::ensure(&config.models_dir, &wanted, |ev| {
-        if let guichet_models::fetch::FetchEvent::Downloading { model, .. } = ev {
-            tracing::info!(
-                "fetching the {model} model into {}",
-                config.models_dir.display()
-            );
-        }
-    })?;
-    let embedder = config.load_embedder()?;
-    let parser = config.parser()?;
-    let ingest_options = config.ingest_options();
-    let mut kb = KnowledgeBase::open(&config.data_dir, embedder.clone(), &mut |n| {
-        tracing::info!("rebuilding the vector index from {n} stored embeddings");
-    })?;
-    if kb.store().chunk_count()? == 0 && !s.server.demo_corpus.is_empty() {
-        let demo = PathBuf::from(&s.server.demo_corpus);
-        if demo.is_dir() {
-            tracing::info!(
-                "the knowledge base is empty: ingesting the demo corpus {} (a few minutes on 2 cores)",
-                demo.display()
-            );
-            let mut total = 0;
-            let mut done = 0;
-            let report = kb.ingest(&parser, &[demo], &ingest_options, &mut |ev| match ev {
-                IngestEvent::Files(n) => total = n,
-                IngestEvent::FileDone(f) => {
-                    done += 1;
-                    tracing::info!("ingested {done}/{total}: {}", f.display());
-                }
-            })?;
-            tracing::info!(
-                "demo corpus: {} documents, {} chunks in {:.0} s, {} failed",
-                report.added + report.updated,
-                report.chunks,
-                report.seconds,
-                report.failed.len()
-            );
-        } else {
-            tracing::warn!(
-                "the knowledge base is empty and the demo corpus {} is not there",
-                demo.display()
-            );
-        }
-    }
-    let documents = kb.store().documents()?.len();
-    let chunks = kb.store().chunk_count()?;
-    let generator = if needs_generator {
-        let opts = GeneratorOptions {
-            context: config.context,
-            ..GeneratorOptions::default()
-        };
-        let g = crate::config::load_generator(&config.generation_model, &opts)?;
-        Some(GenerationWorker::spawn(Box::new(g), s.limits.queue)?)
-    } else {
-        None
-    };
-    let lexicon = if s.answer.lexicon.is_empty() {
-        Lexicon::builtin()
-    } else {
-        Lexicon::with_file(std::path::Path::new(&s.answer.lexicon))?
-    };
-    let conversations = Conversations::open(
-        &config.data_dir.join("guichet.db"),
-        s.privacy.keep_original_questions,
-    )?;
-    let referents = Arc::new(Mutex::new(crate::referents::Referents::open(
-        &config.data_dir.join("guichet.db"),
-    )?));
-    let kb = Arc::new(Mutex::new(kb));
-    let assistant = Assistant::new(
-        Box::new(kb.clone()),
-        embedder,
-        generator,
-        s.answer.clone(),
-        s.town.clone(),
-        lexicon,
-    )?
-    .with_town_knowledge(referents.clone());
-    Ok(Engine {
-        assistant: Arc::new(assistant),
-        conversations: Arc::new(Mutex::new(conversations)),
-        referents,
-        kb,
-        data_dir: config.data_dir.clone(),
-        documents,
-        chunks,
-        parser,
-        ingest_options,
-    })
-}
-
 /// Runs the service until Ctrl-C or SIGTERM: binds, loads the engine in
 /// the background, serves.
 pub async fn serve(config: Config) -> Result<()> {
@@ -542,7 +375,7 @@ pub async fn serve(config: Config) -> Result<()> {
     })?;
     let state = AppState::new(config.settings.clone());
     if config.settings.backup.every_hours > 0.0 {
-        tokio::spawn(scheduled_backups(
+        tokio::spawn(crate::engine::scheduled_backups(
             config.data_dir.clone(),
             config.settings.backup.clone(),
         ));
@@ -550,7 +383,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let loading = {
         let state = state.clone();
         tokio::task::spawn_blocking(move || {
-            let engine = load_engine(&config)?;
+            let engine = crate::engine::load(&config)?;
             tracing::info!(
                 "ready: {} documents, {} chunks, answers {:?}",
                 engine.documents,
@@ -698,5 +531,96 @@ mod tests {
         }
         let answer = &v["components"]["schemas"]["Answer"]["properties"];
         assert!(answer.get("confidence").is_some() && answer.get("sources").is_some());
+    }
+
+    /// The routes that are not part of the API: the pages, their assets
+    /// and the description itself.
+    const PAGES: [&str; 7] = [
+        "/",
+        "/console",
+        "/widget.js",
+        "/assets/theme.css",
+        "/assets/logo",
+        "/assets/{*path}",
+        "/openapi.json",
+    ];
+
+    #[tokio::test]
+    async fn every_described_operation_is_served_and_every_api_route_is_described() {
+        let settings = Settings::default();
+        let doc = serde_json::to_value(openapi(&settings)).unwrap();
+        let app = app(AppState::new(settings));
+        let paths = doc["paths"].as_object().unwrap();
+        for path in [
+            "/api/sources/{id}",
+            "/api/eval/latest",
+            "/api/me",
+            "/api/documents/{id}",
+            "/api/index/reembed",
+        ] {
+            assert!(paths.contains_key(path), "{path} is not described");
+        }
+        let placeholder = regex::Regex::new(r"\{[^}]+\}").unwrap();
+        let mut operations = 0;
+        let mut undocumented = Vec::new();
+        for (path, item) in paths {
+            let uri = placeholder.replace_all(path, "1").into_owned();
+            for method in ["get", "post", "put", "delete"] {
+                if item.get(method).is_none() {
+                    continue;
+                }
+                operations += 1;
+                let req = Request::builder()
+                    .method(method.to_uppercase().as_str())
+                    .uri(&uri)
+                    .body(Body::empty())
+                    .unwrap();
+                let resp = app.clone().oneshot(req).await.unwrap();
+                let status = resp.status();
+                let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                    .await
+                    .unwrap();
+                // A route that is not served gets axum's bare 404 or 405;
+                // every answer of ours (503 while starting, 401, 422...)
+                // has a body.
+                assert!(
+                    !(matches!(status.as_u16(), 404 | 405) && body.is_empty()),
+                    "{method} {path} is described but not served ({status})"
+                );
+                // What it answered to an empty request is among what it
+                // says it answers.
+                if !item[method]["responses"]
+                    .as_object()
+                    .is_some_and(|r| r.contains_key(status.as_str()))
+                {
+                    undocumented.push(format!("{method} {path}: {status}"));
+                }
+            }
+        }
+        assert!(operations >= 36, "only {operations} operations described");
+        assert!(
+            undocumented.is_empty(),
+            "answers not in the description:\n{}",
+            undocumented.join("\n")
+        );
+        // The other way: outside the description's one list, the only
+        // routes written by hand are the pages'.
+        let api = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+        let route = regex::Regex::new(r#"\.route\(\s*"([^"]+)""#).unwrap();
+        for f in std::fs::read_dir(api).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            for c in route.captures_iter(&text) {
+                assert!(
+                    PAGES.contains(&&c[1]) && !paths.contains_key(&c[1]),
+                    "{}: {} is routed outside the described list",
+                    f.display(),
+                    &c[1]
+                );
+            }
+        }
     }
 }

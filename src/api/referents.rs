@@ -45,8 +45,7 @@ fn check_curated(c: &Curated) -> Result<()> {
         ));
     }
     if let Some(d) = &c.expires_at {
-        let ok = d.len() == 10 && d.as_bytes()[4] == b'-' && d.as_bytes()[7] == b'-';
-        if !ok {
+        if crate::time::days_since_epoch(d).is_none() {
             return Err(Error::Invalid(
                 "« expires_at » doit être une date AAAA-MM-JJ.".into(),
             ));
@@ -116,7 +115,7 @@ pub async fn delete_curated(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let s = store(&state)?;
+    let mut s = store(&state)?;
     if !s.delete_curated(id)? {
         return Err(Error::NotFound("Réponse validée inconnue.".into()));
     }
@@ -146,6 +145,7 @@ pub async fn create_exclusion(
         ));
     }
     e.created_by = staff.name.clone();
+    e.created_at = crate::time::utc(crate::time::now_secs());
     let s = store(&state)?;
     e.id = s.add_exclusion(&e)?;
     s.audit(&staff.name, "exclusion.create", &e.id.to_string(), &e.topic)?;
@@ -175,6 +175,7 @@ pub struct FeedbackRequest {
     /// The answer rated (from `/api/chat`).
     pub answer_id: String,
     /// `up` or `down`.
+    #[schema(pattern = "^(up|down)$")]
     pub rating: String,
     /// Optional comment.
     #[serde(default)]
@@ -206,7 +207,7 @@ pub async fn feedback(
     let comment = f
         .comment
         .as_deref()
-        .map(crate::rag::privacy::mask_personal_data);
+        .map(guichet_text::privacy::mask_personal_data);
     store(&state)?.add_feedback(&f.answer_id, up, comment.as_deref())?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -230,7 +231,7 @@ pub struct HandoffRequest {
 /// conversation for the référents; the citizen gets its reference and the
 /// town's contact.
 #[utoipa::path(post, path = "/api/handoff", tag = "chat", request_body = HandoffRequest,
-    responses((status = 201, description = "`{reference, message}`"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 201, description = "`{reference, message}`"), (status = 404, body = super::error::ErrorBody), (status = 422, description = "Malformed request", body = super::error::ErrorBody)))]
 pub async fn handoff(
     State(state): State<AppState>,
     ApiJson(h): ApiJson<HandoffRequest>,
@@ -361,7 +362,7 @@ pub async fn resolve_handoff(
 /// answers with a thumbs-down, abstentions, conversations handed over —
 /// not yet reviewed.
 #[utoipa::path(get, path = "/api/review", tag = "référents", security(("bearer" = [])),
-    responses((status = 200, description = "`[{answer_id, question, answer, status, sources, why, comments, handoff, created_at}]`")))]
+    responses((status = 200, body = [crate::referents::QueueItem]), (status = 401, body = super::error::ErrorBody)))]
 pub async fn review_queue(State(state): State<AppState>, _staff: Staff) -> Result<Response> {
     Ok(Json(store(&state)?.review_queue(200)?).into_response())
 }
@@ -371,6 +372,7 @@ pub async fn review_queue(State(state): State<AppState>, _staff: Staff) -> Resul
 #[serde(deny_unknown_fields)]
 pub struct VerdictRequest {
     /// `correct`, `incorrect` or `corrected`.
+    #[schema(pattern = "^(correct|incorrect|corrected)$")]
     pub verdict: String,
     /// Why it was wrong, from the fixed list (`invented_facts`,
     /// `incomplete`, `wrong_or_missing_sources`, `obsolete_source`,
@@ -468,10 +470,10 @@ pub struct StatsQuery {
 /// `GET /api/stats`: questions per period, answered / abstained / curated
 /// / handed off, thumbs, median latency, topics, top unanswered questions
 /// (the same question in other words counted once, see
-/// [`crate::stats::group_similar`]).
+/// [`crate::conversations::stats::group_similar`]).
 #[utoipa::path(get, path = "/api/stats", tag = "référents", security(("bearer" = [])),
-    params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("granularity" = Option<String>, Query)),
-    responses((status = 200, body = crate::stats::Stats), (status = 422, body = super::error::ErrorBody)))]
+    params(("from" = Option<String>, Query, format = Date), ("to" = Option<String>, Query, format = Date), ("granularity" = Option<String>, Query)),
+    responses((status = 200, body = crate::conversations::stats::Stats), (status = 422, body = super::error::ErrorBody)))]
 pub async fn stats(
     State(state): State<AppState>,
     _staff: Staff,
@@ -482,7 +484,9 @@ pub async fn stats(
     let from = q
         .from
         .unwrap_or_else(|| crate::time::utc(now.saturating_sub(30 * 86_400))[..10].to_string());
-    if !crate::stats::check_date(&from) || !crate::stats::check_date(&to) {
+    if !crate::conversations::stats::check_date(&from)
+        || !crate::conversations::stats::check_date(&to)
+    {
         return Err(Error::Invalid(
             "« from » et « to » sont des dates AAAA-MM-JJ.".into(),
         ));
@@ -503,7 +507,7 @@ pub async fn stats(
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             Ok(embedder.embed(&refs, EmbedKind::Query)?)
         };
-        crate::stats::group_similar(groups, &embed, min_group)
+        crate::conversations::stats::group_similar(groups, &embed, min_group)
     })
     .await
     .map_err(|e| Error::Unavailable(format!("statistics task: {e}")))??;

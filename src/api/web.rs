@@ -16,6 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use rust_embed::RustEmbed;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use guichet_text::{escape_html, hex};
 
 use super::auth::Staff;
 use super::AppState;
@@ -26,8 +30,9 @@ use crate::{Error, Result};
 #[folder = "src/api/assets/"]
 struct Assets;
 
-/// The routes of the pages (merged into [`super::app`]).
-pub fn routes() -> Router<AppState> {
+/// The pages and their assets (merged into [`super::app`]): HTML, scripts
+/// and images, not part of the API's description.
+pub fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(citizen_page))
         .route("/console", get(console_page))
@@ -35,13 +40,20 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/theme.css", get(theme_css))
         .route("/assets/logo", get(logo))
         .route("/assets/{*path}", get(asset))
-        .route("/api/sources/{id}", get(source_file))
-        .route("/api/eval/latest", get(latest_eval))
-        .route("/api/me", get(me))
+}
+
+/// The JSON and file routes the pages call, described in the API.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(source_file))
+        .routes(routes!(latest_eval))
+        .routes(routes!(me))
 }
 
 /// `GET /api/me` (référents): who the token belongs to, so the console
 /// can check a token at login without side effects.
+#[utoipa::path(get, path = "/api/me", tag = "référents", security(("bearer" = [])),
+    responses((status = 200, description = "`{name, role}`"), (status = 401, body = super::error::ErrorBody)))]
 async fn me(staff: Staff) -> Response {
     axum::Json(serde_json::json!({
         "name": staff.name,
@@ -59,22 +71,6 @@ fn csp(frame_ancestors: &str) -> String {
          connect-src 'self'; font-src 'self'; form-action 'none'; base-uri 'none'; \
          object-src 'none'; frame-src 'none'; frame-ancestors {frame_ancestors}"
     )
-}
-
-/// Text made safe inside HTML text and attribute values.
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// JSON made safe inside a `<script type="application/json">` block: no
@@ -237,14 +233,13 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Result<Response>
         .into_response())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `GET /api/sources/{id}`: the original file of a document, so that a
 /// citation opens what it cites (`#page=N` for PDFs). Documents are the
 /// town's public documents; HTML and XML are sandboxed (no script runs),
 /// text formats are sent as plain text.
+#[utoipa::path(get, path = "/api/sources/{id}", tag = "chat",
+    params(("id" = i64, Path, description = "The document's id, as in an answer's sources")),
+    responses((status = 200, description = "The original file"), (status = 404, body = super::error::ErrorBody)))]
 async fn source_file(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response> {
     let engine = state.engine()?;
     let doc = engine
@@ -293,6 +288,8 @@ async fn source_file(State(state): State<AppState>, Path(id): Path<i64>) -> Resu
 
 /// `GET /api/eval/latest` (référents): the newest evaluation run under
 /// `widget.eval_runs` — its name, `summary.json` and `report.html`.
+#[utoipa::path(get, path = "/api/eval/latest", tag = "référents", security(("bearer" = [])),
+    responses((status = 200, description = "`{name, summary, report}`"), (status = 401, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 async fn latest_eval(State(state): State<AppState>, _staff: Staff) -> Result<Response> {
     let root = std::path::PathBuf::from(&state.settings.widget.eval_runs);
     let found = tokio::task::spawn_blocking(move || {

@@ -126,7 +126,7 @@ pub(super) fn run(config: &Config, args: CalibrateBenchArgs) -> Result<()> {
         )));
     }
     let assistant = Assistant::new(
-        Box::new(Mutex::new(kb)),
+        Arc::new(Mutex::new(kb)),
         Arc::clone(&embedder),
         None,
         config.settings.answer.clone(),

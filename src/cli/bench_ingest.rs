@@ -17,8 +17,11 @@ pub(super) struct IngestBenchArgs {
 }
 
 fn dir_size(dir: &Path) -> u64 {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
+    // Every file counts, hidden or ignored ones included (SQLite's
+    // journal, the index dump).
+    ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .build()
         .filter_map(|e| e.ok())
         .filter_map(|e| e.metadata().ok())
         .filter(|m| m.is_file())

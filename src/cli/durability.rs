@@ -63,7 +63,7 @@ pub(super) struct CheckArgs {
 pub(super) fn backup(config: &Config, args: BackupArgs) -> Result<()> {
     let dir = config.data_dir.join("backups");
     let out = args.out.unwrap_or_else(|| {
-        let stamp = crate::time::utc(crate::time::now_secs()).replace(':', "");
+        let stamp = crate::time::file_stamp();
         dir.join(format!("guichet-{stamp}.tar.gz"))
     });
     let r = backup::backup(&config.data_dir, &out)?;

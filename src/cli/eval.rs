@@ -123,7 +123,7 @@ fn run_sets(config: &Config, args: RunArgs) -> Result<()> {
             if let Some(t) = args.reader_tokens {
                 config.settings.answer.reader_tokens = t;
             }
-            let engine = crate::api::load_engine(&config)?;
+            let engine = crate::engine::load(&config)?;
             Box::new(crate::evaluation::InProcess::new(engine.assistant))
         }
     };
@@ -272,7 +272,7 @@ fn import_reviews(config: &Config, out: &Path) -> Result<()> {
             config.data_dir.display()
         )));
     }
-    let cases = crate::evaluation::review_cases(&db)?;
+    let cases = crate::durability::reviewed::cases(&db)?;
     let n = cases.len();
     let mut text = String::new();
     for case in cases {

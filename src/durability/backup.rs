@@ -80,7 +80,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(guichet_text::hex(&h.finalize()))
 }
 
 pub(crate) fn io(path: &Path, source: std::io::Error) -> Error {

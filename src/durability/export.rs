@@ -26,10 +26,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::backup::{io, sha256_file};
+use crate::referents::{self, Curated, Exclusion, Referents};
 use crate::{Error, Result};
 
 /// A curated answer as exported.
@@ -56,8 +56,8 @@ pub struct CuratedRecord {
     pub expires_at: Option<String>,
 }
 
-impl From<crate::referents::Curated> for CuratedRecord {
-    fn from(c: crate::referents::Curated) -> Self {
+impl From<Curated> for CuratedRecord {
+    fn from(c: Curated) -> Self {
         Self {
             question: c.question,
             variants: c.variants,
@@ -66,6 +66,22 @@ impl From<crate::referents::Curated> for CuratedRecord {
             validated_by: c.validated_by,
             validated_at: c.validated_at,
             expires_at: c.expires_at,
+        }
+    }
+}
+
+impl CuratedRecord {
+    /// The curated answer this record imports as.
+    fn to_curated(&self) -> Curated {
+        Curated {
+            id: 0,
+            question: self.question.clone(),
+            variants: self.variants.clone(),
+            answer: self.answer.clone(),
+            sources: self.sources.clone(),
+            validated_by: self.validated_by.clone(),
+            validated_at: self.validated_at.clone(),
+            expires_at: self.expires_at.clone(),
         }
     }
 }
@@ -88,6 +104,34 @@ pub struct ExclusionRecord {
     /// When.
     #[serde(default)]
     pub created_at: String,
+}
+
+impl From<Exclusion> for ExclusionRecord {
+    fn from(e: Exclusion) -> Self {
+        Self {
+            topic: e.topic,
+            keywords: e.keywords,
+            message: e.message,
+            contact: e.contact,
+            created_by: e.created_by,
+            created_at: e.created_at,
+        }
+    }
+}
+
+impl ExclusionRecord {
+    /// The exclusion this record imports as.
+    fn to_exclusion(&self) -> Exclusion {
+        Exclusion {
+            id: 0,
+            topic: self.topic.clone(),
+            keywords: self.keywords.clone(),
+            message: self.message.clone(),
+            contact: self.contact.clone(),
+            created_by: self.created_by.clone(),
+            created_at: self.created_at.clone(),
+        }
+    }
 }
 
 /// A document's metadata as exported.
@@ -148,69 +192,43 @@ pub struct Knowledge {
     pub users: Vec<UserRecord>,
 }
 
-fn json_list(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
-}
-
 /// Reads the town's knowledge from the database at `db`.
 pub fn collect(db: &Path) -> Result<Knowledge> {
     let conn = crate::schema::open(db)?;
-    let referents = crate::referents::Referents::open(db)?;
+    let referents = Referents::open(db)?;
     let mut k = Knowledge {
         curated: referents.curated()?.into_iter().map(Into::into).collect(),
         ..Knowledge::default()
     };
     k.curated
         .sort_by(|a, b| (&a.question, &a.answer).cmp(&(&b.question, &b.answer)));
-    let mut st = conn.prepare(
-        "SELECT topic, keywords, message, contact, created_by, created_at FROM exclusions",
-    )?;
-    k.exclusions = st
-        .query_map([], |r| {
-            Ok(ExclusionRecord {
-                topic: r.get(0)?,
-                keywords: json_list(&r.get::<_, String>(1)?),
-                message: r.get(2)?,
-                contact: r.get(3)?,
-                created_by: r.get(4)?,
-                created_at: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    k.exclusions = referents
+        .exclusions()?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     k.exclusions.sort_by(|a, b| a.topic.cmp(&b.topic));
-    let mut cases: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    let mut st = conn.prepare("SELECT id, case_json FROM eval_cases")?;
-    for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, json) = row?;
-        if let Ok(v) = serde_json::from_str(&json) {
-            cases.insert(id, v);
-        }
-    }
-    drop(st);
-    for case in crate::evaluation::review_cases(db)? {
+    let mut cases: BTreeMap<String, serde_json::Value> =
+        referents::eval_cases(&conn)?.into_iter().collect();
+    for case in super::reviewed::cases(db)? {
         let id = case["id"].as_str().unwrap_or_default().to_string();
         cases.entry(id).or_insert(case);
     }
     k.eval_cases = cases.into_values().collect();
-    let mut st = conn.prepare(
-        "SELECT hash, title, collection, format, url, date, metadata, source FROM documents",
-    )?;
-    k.documents = st
-        .query_map([], |r| {
-            Ok(DocumentRecord {
-                hash: r.get(0)?,
-                title: r.get(1)?,
-                collection: r.get(2)?,
-                format: r.get(3)?,
-                url: r.get(4)?,
-                date: r.get(5)?,
-                metadata: serde_json::from_str(&r.get::<_, String>(6)?)
-                    .unwrap_or(serde_json::Value::Null),
-                source: r.get(7)?,
-                file: None,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    k.documents = crate::kb::store::documents_with_metadata(&conn)?
+        .into_iter()
+        .map(|(d, metadata)| DocumentRecord {
+            hash: d.hash,
+            title: d.title,
+            collection: d.collection,
+            format: d.format,
+            url: d.url,
+            date: d.date,
+            metadata,
+            source: d.source,
+            file: None,
+        })
+        .collect();
     k.documents
         .sort_by(|a, b| (&a.title, &a.hash).cmp(&(&b.title, &b.hash)));
     k.users = referents
@@ -410,6 +428,113 @@ pub struct ImportOptions<'a> {
     pub dry_run: bool,
 }
 
+/// Checks every row of `k` before anything is written, so that an import
+/// applies whole or changes nothing: the first bad row is named by its
+/// file and line in the export (`users.jsonl:2`) with what is wrong
+/// ([`Error::Invalid`], a 422 over HTTP).
+pub fn validate(k: &Knowledge) -> Result<()> {
+    let bad = |file: &str, i: usize, what: String| {
+        Err(Error::Invalid(format!(
+            "{file}:{} : {what} ; rien n'a été importé.",
+            i + 1
+        )))
+    };
+    let blank = |s: &str| s.trim().is_empty();
+    for (i, c) in k.curated.iter().enumerate() {
+        if blank(&c.question) || blank(&c.answer) {
+            return bad(
+                "curated.jsonl",
+                i,
+                "réponse validée sans question ou sans réponse".into(),
+            );
+        }
+        if !c.validated_at.is_empty() && !crate::time::is_date_or_time(&c.validated_at) {
+            return bad(
+                "curated.jsonl",
+                i,
+                format!("date de validation invalide « {} »", c.validated_at),
+            );
+        }
+        if let Some(e) = c.expires_at.as_deref() {
+            if crate::time::days_since_epoch(e).is_none() {
+                return bad(
+                    "curated.jsonl",
+                    i,
+                    format!("date d'expiration invalide « {e} » (AAAA-MM-JJ)"),
+                );
+            }
+        }
+    }
+    for (i, e) in k.exclusions.iter().enumerate() {
+        if blank(&e.topic) || e.keywords.iter().all(|w| blank(w)) {
+            return bad(
+                "exclusions.jsonl",
+                i,
+                "sujet exclu sans nom ou sans mot-clé".into(),
+            );
+        }
+        if !e.created_at.is_empty() && !crate::time::is_date_or_time(&e.created_at) {
+            return bad(
+                "exclusions.jsonl",
+                i,
+                format!("date invalide « {} »", e.created_at),
+            );
+        }
+    }
+    for (i, c) in k.eval_cases.iter().enumerate() {
+        if c["id"].as_str().is_none_or(blank) {
+            return bad(
+                "eval-cases.jsonl",
+                i,
+                "cas d'évaluation sans identifiant".into(),
+            );
+        }
+        if !c["question"].is_string() {
+            return bad(
+                "eval-cases.jsonl",
+                i,
+                "cas d'évaluation sans question".into(),
+            );
+        }
+    }
+    for (i, u) in k.users.iter().enumerate() {
+        if blank(&u.name) {
+            return bad("users.jsonl", i, "utilisateur sans nom".into());
+        }
+        if u.role.parse::<crate::referents::Role>().is_err() {
+            return bad(
+                "users.jsonl",
+                i,
+                format!(
+                    "rôle inconnu « {} » pour {} (referent ou admin)",
+                    u.role, u.name
+                ),
+            );
+        }
+    }
+    for (i, d) in k.documents.iter().enumerate() {
+        if d.hash.len() != 64 || !d.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return bad(
+                "documents.jsonl",
+                i,
+                format!("empreinte SHA-256 invalide pour « {} »", d.title),
+            );
+        }
+        if d.file.as_deref().is_some_and(|f| {
+            std::path::Path::new(f)
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        }) {
+            return bad(
+                "documents.jsonl",
+                i,
+                format!("chemin de fichier refusé pour « {} »", d.title),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Imports `k` into the database at `db`; documents are copied from the
 /// export into the data directory and handed to `ingest` (with their
 /// collection). Curated questions are embedded with `embed`.
@@ -426,6 +551,7 @@ pub fn import(
         policy,
         dry_run,
     } = options;
+    validate(k)?;
     let mut report = ImportReport {
         dry_run,
         ..ImportReport::default()
@@ -440,7 +566,7 @@ pub fn import(
     };
     // Cases from this database's own reviews are there already.
     let own_cases: Vec<String> = if exists {
-        crate::evaluation::review_cases(db)?
+        super::reviewed::cases(db)?
             .iter()
             .filter_map(|c| c["id"].as_str().map(str::to_string))
             .collect()
@@ -449,21 +575,13 @@ pub fn import(
     };
     let tx = conn.transaction()?;
     for c in &k.curated {
-        let existing: Option<(i64, CuratedRecord)> = tx
-            .query_row(
-                "SELECT id, question, variants, answer, sources, validated_by, validated_at, expires_at
-                 FROM curated WHERE question = ?1 ORDER BY id LIMIT 1",
-                [&c.question],
-                crate::referents::Referents::curated_row,
-            )
-            .optional()?
-            .map(|e| (e.id, e.into()));
+        let existing = referents::curated_by_question(&tx, &c.question)?;
         let replace_id = match existing {
-            Some((_, e)) if &e == c => {
+            Some(e) if &CuratedRecord::from(e.clone()) == c => {
                 ImportReport::count(&mut report.unchanged, "curated");
                 continue;
             }
-            Some((id, _)) if policy == OnConflict::Replace => Some(id),
+            Some(e) if policy == OnConflict::Replace => Some(e.id),
             Some(_) => {
                 report
                     .conflicts
@@ -474,37 +592,15 @@ pub fn import(
         };
         if !dry_run {
             if let Some(id) = replace_id {
-                tx.execute("DELETE FROM curated WHERE id = ?1", [id])?;
+                referents::delete_curated_on(&tx, id)?;
             }
-            let validated_at = if c.validated_at.is_empty() {
-                crate::time::utc(crate::time::now_secs())
-            } else {
-                c.validated_at.clone()
-            };
-            tx.execute(
-                "INSERT INTO curated(question, variants, answer, sources, validated_by, validated_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    c.question,
-                    serde_json::to_string(&c.variants).unwrap_or_else(|_| "[]".into()),
-                    c.answer,
-                    serde_json::to_string(&c.sources).unwrap_or_else(|_| "[]".into()),
-                    c.validated_by,
-                    validated_at,
-                    c.expires_at
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
             let texts: Vec<String> = std::iter::once(c.question.clone())
                 .chain(c.variants.iter().cloned())
                 .filter(|t| !t.trim().is_empty())
                 .collect();
-            for (text, v) in texts.iter().zip(embed(&texts)?) {
-                tx.execute(
-                    "INSERT INTO curated_vectors(curated_id, text, embedding) VALUES (?1, ?2, ?3)",
-                    params![id, text, crate::kb::store::blob(&v)],
-                )?;
-            }
+            let vectors: Vec<(String, Vec<f32>)> =
+                texts.iter().cloned().zip(embed(&texts)?).collect();
+            referents::insert_curated(&tx, &c.to_curated(), &vectors)?;
         }
         let kind = if replace_id.is_some() {
             &mut report.replaced
@@ -514,32 +610,13 @@ pub fn import(
         ImportReport::count(kind, "curated");
     }
     for e in &k.exclusions {
-        let existing: Option<(i64, ExclusionRecord)> = tx
-            .query_row(
-                "SELECT id, topic, keywords, message, contact, created_by, created_at
-                 FROM exclusions WHERE topic = ?1 ORDER BY id LIMIT 1",
-                [&e.topic],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        ExclusionRecord {
-                            topic: r.get(1)?,
-                            keywords: json_list(&r.get::<_, String>(2)?),
-                            message: r.get(3)?,
-                            contact: r.get(4)?,
-                            created_by: r.get(5)?,
-                            created_at: r.get(6)?,
-                        },
-                    ))
-                },
-            )
-            .optional()?;
+        let existing = referents::exclusion_by_topic(&tx, &e.topic)?;
         let replace_id = match existing {
-            Some((_, x)) if &x == e => {
+            Some(x) if &ExclusionRecord::from(x.clone()) == e => {
                 ImportReport::count(&mut report.unchanged, "exclusions");
                 continue;
             }
-            Some((id, _)) if policy == OnConflict::Replace => Some(id),
+            Some(x) if policy == OnConflict::Replace => Some(x.id),
             Some(_) => {
                 report.conflicts.push(format!("exclusion « {} »", e.topic));
                 continue;
@@ -548,20 +625,9 @@ pub fn import(
         };
         if !dry_run {
             if let Some(id) = replace_id {
-                tx.execute("DELETE FROM exclusions WHERE id = ?1", [id])?;
+                referents::delete_exclusion_on(&tx, id)?;
             }
-            tx.execute(
-                "INSERT INTO exclusions(topic, keywords, message, contact, created_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(NULLIF(?6, ''), strftime('%Y-%m-%dT%H:%M:%SZ','now')))",
-                params![
-                    e.topic,
-                    serde_json::to_string(&e.keywords).unwrap_or_else(|_| "[]".into()),
-                    e.message,
-                    e.contact,
-                    e.created_by,
-                    e.created_at
-                ],
-            )?;
+            referents::insert_exclusion(&tx, &e.to_exclusion())?;
         }
         let kind = if replace_id.is_some() {
             &mut report.replaced
@@ -572,16 +638,9 @@ pub fn import(
     }
     for case in &k.eval_cases {
         let Some(id) = case["id"].as_str() else {
-            return Err(Error::Usage("an evaluation case has no id".into()));
+            continue; // refused by validate
         };
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT case_json FROM eval_cases WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let existing = existing.and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());
+        let existing = referents::eval_case(&tx, id)?;
         let from_reviews = existing.is_none() && own_cases.iter().any(|c| c == id);
         match existing {
             Some(x) if &x == case => {
@@ -600,32 +659,34 @@ pub fn import(
             None => ImportReport::count(&mut report.added, "eval_cases"),
         }
         if !dry_run {
-            tx.execute(
-                "INSERT INTO eval_cases(id, case_json) VALUES (?1, ?2)
-                 ON CONFLICT(id) DO UPDATE SET case_json = excluded.case_json",
-                params![id, case.to_string()],
-            )?;
+            referents::put_eval_case(&tx, id, case)?;
         }
     }
+    // Users get a fresh token each (an export holds no secret), printed
+    // once; revoked ones are created revoked.
     for u in &k.users {
-        let exists = tx
-            .prepare("SELECT 1 FROM users WHERE name = ?1")?
-            .exists([&u.name])?;
-        if exists {
+        if referents::user_exists(&tx, &u.name)? {
             ImportReport::count(&mut report.unchanged, "users");
             continue;
         }
         ImportReport::count(&mut report.added, "users");
-        if !dry_run && u.revoked_at.is_none() {
-            report.new_tokens.push((u.name.clone(), u.role.clone()));
+        if dry_run {
+            continue;
+        }
+        let role = u
+            .role
+            .parse()
+            .map_err(|e: String| Error::Invalid(format!("users.jsonl: {e}")))?;
+        let token = referents::insert_user(&tx, &u.name, role)?;
+        if u.revoked_at.is_some() {
+            referents::revoke_on(&tx, &u.name)?;
+        } else {
+            report.new_tokens.push((u.name.clone(), token));
         }
     }
     let mut to_ingest = Vec::new();
     for d in &k.documents {
-        let exists = tx
-            .prepare("SELECT 1 FROM documents WHERE hash = ?1")?
-            .exists([&d.hash])?;
-        if exists {
+        if crate::kb::store::has_document_hash(&tx, &d.hash)? {
             ImportReport::count(&mut report.unchanged, "documents");
             continue;
         }
@@ -647,25 +708,6 @@ pub fn import(
     }
     tx.commit()?;
     drop(conn);
-    // Users get a fresh token each (an export holds no secret).
-    let referents = crate::referents::Referents::open(db)?;
-    let mut tokens = Vec::new();
-    for (name, role) in std::mem::take(&mut report.new_tokens) {
-        let role = role
-            .parse()
-            .map_err(|e: String| Error::Usage(format!("user {name}: {e}")))?;
-        tokens.push((name.clone(), referents.add_user(&name, role)?));
-    }
-    report.new_tokens = tokens;
-    for u in k.users.iter().filter(|u| u.revoked_at.is_some()) {
-        let fresh = !referents.users()?.iter().any(|x| x.name == u.name);
-        if fresh {
-            let role = u.role.parse().map_err(|e: String| Error::Usage(e))?;
-            referents.add_user(&u.name, role)?;
-            referents.revoke(&u.name)?;
-        }
-    }
-    drop(referents);
     let target = data_dir.join("documents").join("imported");
     for (file, d) in to_ingest {
         let name = file

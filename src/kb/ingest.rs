@@ -61,9 +61,7 @@ pub struct IngestOptions {
     pub max_chunks: usize,
 }
 
-/// The default of [`IngestOptions::max_chunks`]: the text limit's 10
-/// million characters make about 8,000 chunks of 300 tokens.
-pub const DEFAULT_MAX_CHUNKS: usize = 10_000;
+pub use crate::settings::DEFAULT_MAX_CHUNKS;
 
 impl Default for IngestOptions {
     fn default() -> Self {

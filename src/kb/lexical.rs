@@ -7,9 +7,8 @@
 //! "inscrire" → "inscript"/"inscr"...). Digits are kept whole: form numbers
 //! (Cerfa 13750) and amounts must match exactly.
 
+use guichet_text::fold;
 use rust_stemmers::{Algorithm, Stemmer};
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
 
 /// Common French words that carry no topic (articles, pronouns,
 /// prepositions, auxiliaries), compared after accent folding.
@@ -22,14 +21,6 @@ const STOP_WORDS: &[&str] = &[
     "votre", "vous", "y", "comment", "quel", "quelle", "quels", "quelles", "quoi", "faut", "doit",
     "dois", "peut", "peux", "puis", "je", "mon", "ma",
 ];
-
-/// Folds accents and case of one word.
-fn fold(word: &str) -> String {
-    word.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
 
 /// The index terms of `text`, in order (duplicates kept).
 pub fn terms(text: &str) -> Vec<String> {
@@ -70,7 +61,7 @@ const PREFIX_MIN: usize = 6;
 /// `renouvellement`), while citizens and documents use either. A long
 /// stem is therefore matched by its prefix (`inscri*`), a truncation
 /// known to work well for French (J. Savoy's stemming studies); the
-/// effect is measured in the README's knowledge base section.
+/// effect is measured in `docs/knowledge-base.md`.
 pub fn fts_query(question: &str) -> Option<String> {
     let mut t: Vec<String> = terms(question)
         .into_iter()

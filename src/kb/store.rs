@@ -13,6 +13,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::lexical;
+use crate::schema::{blob, unblob};
 use crate::Result;
 
 /// A document to store.
@@ -118,18 +119,6 @@ pub struct ChunkRow {
 /// The SQLite store.
 pub struct Store {
     conn: Connection,
-}
-
-/// An embedding as stored in SQLite: little-endian f32s.
-pub(crate) fn blob(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// The embedding of a stored blob.
-pub(crate) fn unblob(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
 }
 
 impl Store {
@@ -464,6 +453,27 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
+}
+
+/// Whether a document with these bytes (`hash`, their SHA-256) is stored,
+/// read on `conn` (an import's transaction).
+pub fn has_document_hash(conn: &Connection, hash: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM documents WHERE hash = ?1")?
+        .exists([hash])?)
+}
+
+/// Every document with its metadata (what an export writes), read on
+/// `conn`.
+pub fn documents_with_metadata(conn: &Connection) -> Result<Vec<(DocumentRow, serde_json::Value)>> {
+    let mut st = conn.prepare(
+        "SELECT id, source, collection, title, format, hash, url, date, chunk_count, ingested_at, metadata
+         FROM documents ORDER BY id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((doc_row(r)?, crate::schema::json_column(r, 10, "documents")?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 fn doc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRow> {

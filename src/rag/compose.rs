@@ -8,12 +8,13 @@ use std::collections::BTreeSet;
 
 use guichet_models::generate::ChatFormat;
 use guichet_models::{Cancel, GenerationParams};
+use guichet_text::entities;
 
 use super::draft::{Draft, Mode};
 use super::{
-    attribution, body, degenerate, entities, extractive, guard, language, prompt, reader, shorten,
-    situation, wanted, Answer, Assessment, Assistant, Event, GenerationWorker, Language, Source,
-    Status, EXTRACT_CHARS,
+    attribution, body, degenerate, extractive, guard, language, prompt, reader, shorten, situation,
+    wanted, Answer, Assessment, Assistant, Event, GenerationWorker, Language, Source, Status,
+    EXTRACT_CHARS,
 };
 use crate::kb::SearchHit;
 use crate::settings::{AnswerMode, TownSettings};

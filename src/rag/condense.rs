@@ -9,6 +9,8 @@
 //! (`answer.rewrite_with_model`) and falls back to this when the model's
 //! rewrite is unusable.
 
+use guichet_text::fold;
+
 use crate::kb::lexical;
 
 /// Words that open a follow-up ("et pour…", "mais si…", "donc…").
@@ -21,15 +23,6 @@ const ANAPHORA: &[&str] = &[
     "ca", "cela", "celle", "celui", "celles", "ceux", "celle-ci", "celui-ci", "meme", "pareil",
     "dernier", "derniere", "la-bas", "y", "le faire", "en faire",
 ];
-
-fn fold(s: &str) -> String {
-    use unicode_normalization::char::is_combining_mark;
-    use unicode_normalization::UnicodeNormalization;
-    s.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
 
 /// Whether `message` needs the previous question to be understood.
 pub fn is_followup(message: &str) -> bool {

@@ -13,8 +13,8 @@
 //!   about Peru's capital has rare words no chunk contains.
 //!
 //! They are combined by a logistic model whose weights were fitted by
-//! `guichet bench calibrate` (see the README's "Abstention" section for the
-//! data and the figures).
+//! `guichet bench calibrate` (see `docs/answering.md`, "Abstention
+//! calibration", for the data and the figures).
 
 use std::collections::HashSet;
 
@@ -32,15 +32,19 @@ pub struct Weights {
     pub coverage: f64,
 }
 
-/// The weights fitted by `guichet bench calibrate` (README, "Abstention").
+/// The weights fitted by `guichet bench calibrate` (`docs/answering.md`,
+/// "Abstention calibration").
 pub const CALIBRATED: Weights = Weights {
     bias: -77.7,
     dense: 86.8,
     coverage: 4.9,
 };
 
-/// The default abstention threshold on the calibrated score.
-pub const DEFAULT_THRESHOLD: f64 = 0.4;
+/// The default abstention threshold on the calibrated score: the
+/// configuration's default (`answer.abstain_below`), chosen with
+/// [`CALIBRATED`]; defined with the settings so that they need not import
+/// the answering engine.
+pub use crate::settings::DEFAULT_ABSTAIN_BELOW as DEFAULT_THRESHOLD;
 
 /// The weights of a question in another language than the sources'
 /// ([`super::language`]): its words are not the sources' words, so the

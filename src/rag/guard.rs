@@ -9,7 +9,7 @@
 //! which may be the start of a phone number. At the end everything left is
 //! checked and released.
 
-use super::entities::{find, AllowList};
+use guichet_text::entities::{find, AllowList};
 
 /// What replaces a masked contact detail.
 pub const MASK: &str = "[coordonnée masquée]";

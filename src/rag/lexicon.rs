@@ -13,6 +13,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+/// Lower case, accents folded, split into words (what phrase matching
+/// compares).
+pub use guichet_text::folded_words;
+
 use crate::{Error, Result};
 
 /// The built-in acronyms.
@@ -35,21 +39,6 @@ pub struct Expansion {
     pub source: String,
     /// What it expands to.
     pub text: String,
-}
-
-/// Lower case, accents folded, split into words (what phrase matching
-/// compares).
-pub fn folded_words(text: &str) -> Vec<String> {
-    use unicode_normalization::char::is_combining_mark;
-    use unicode_normalization::UnicodeNormalization;
-    text.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect::<String>()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 /// Where the folded words `words` hold `phrase` (folded words joined by

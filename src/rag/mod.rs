@@ -11,7 +11,7 @@
 //!    ([`safety`]);
 //! 2. **condense**: a follow-up rewritten into a standalone question
 //!    ([`condense`]), the citizen's own contact details left out
-//!    ([`privacy`]);
+//!    ([`guichet_text::privacy`]);
 //! 3. **scope** (`scope`): topics the référents excluded get their message;
 //! 4. **retrieve** ([`Assistant::assess`]): acronyms expanded ([`lexicon`]),
 //!    hybrid search, the evidence scored ([`confidence`]);
@@ -20,15 +20,15 @@
 //! 6. **assess**: under the calibrated threshold, abstain with the town's
 //!    contact ([`confidence::abstains`], the one place it is applied);
 //! 7. **compose and check** (`compose`): generated from numbered sources
-//!    ([`prompt`], [`worker`]) and checked (citations, grounding,
-//!    degeneration: [`citations`], [`degenerate`]), else extractive
+//!    ([`prompt`], [`worker`]), each sentence kept only when attributed
+//!    to a source unit ([`attribution`], which attaches its `[n]`; a
+//!    looping text is caught by [`degenerate`]), else extractive
 //!    ([`extractive`]); contact details found in neither the sources nor
 //!    the configuration masked ([`guard`]), in the stream too.
 //!
 //! Recording the exchange is the caller's (`conversations`, the API).
 
 pub mod attribution;
-pub mod citations;
 pub mod competence;
 mod compose;
 pub mod condense;
@@ -36,23 +36,22 @@ pub mod confidence;
 mod curated;
 pub mod degenerate;
 mod draft;
-pub mod entities;
 pub mod extractive;
 mod gate;
 pub mod guard;
 pub mod language;
 pub mod lexicon;
-pub mod privacy;
 pub mod prompt;
 pub mod reader;
 pub mod safety;
 mod scope;
+mod seams;
 pub mod situation;
 pub mod topic;
 pub mod wanted;
 pub mod worker;
 
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Instant;
 
 use draft::Draft;
@@ -61,7 +60,7 @@ use guichet_models::generate::ChatFormat;
 use guichet_models::{Cancel, EmbedKind, Embedder, GenerationParams};
 use serde::Serialize;
 
-use crate::kb::{lexical, Filters, KnowledgeBase, SearchHit, SearchMode};
+use crate::kb::{lexical, Filters, SearchHit, SearchMode};
 use crate::settings::{AnswerMode, AnswerSettings, TownSettings};
 use crate::{Error, Result};
 
@@ -70,100 +69,8 @@ pub use curated::{CURATED_COVERAGE, CURATED_SIMILARITY};
 pub use draft::Mode;
 pub use language::Language;
 pub use lexicon::Lexicon;
+pub use seams::{Retriever, TownKnowledge};
 pub use worker::GenerationWorker;
-
-/// Where the assistant finds its sources: the seam between the engine and
-/// the knowledge base (embedded SQLite + HNSW today, other engines later).
-pub trait Retriever: Send + Sync {
-    /// The `k` best chunks for `query`, whose embedding is `vector`, made
-    /// by the embedding model `model` ([`Error::ModelChanged`] when the
-    /// index has switched to another model since).
-    fn search(
-        &self,
-        query: &str,
-        vector: &[f32],
-        model: &str,
-        k: usize,
-        filters: &Filters,
-    ) -> Result<Vec<SearchHit>>;
-
-    /// How many chunks there are, and in how many each term occurs.
-    fn term_frequencies(&self, terms: &[String]) -> Result<(u64, Vec<u64>)>;
-}
-
-impl Retriever for Mutex<KnowledgeBase> {
-    fn search(
-        &self,
-        query: &str,
-        vector: &[f32],
-        model: &str,
-        k: usize,
-        filters: &Filters,
-    ) -> Result<Vec<SearchHit>> {
-        let kb = self
-            .lock()
-            .map_err(|_| Error::Unavailable("the knowledge base lock is poisoned".into()))?;
-        if kb.embedder().id() != model {
-            return Err(Error::ModelChanged);
-        }
-        kb.search_with_vector(query, vector, k, filters)
-    }
-
-    fn term_frequencies(&self, terms: &[String]) -> Result<(u64, Vec<u64>)> {
-        let kb = self
-            .lock()
-            .map_err(|_| Error::Unavailable("the knowledge base lock is poisoned".into()))?;
-        let total = kb.store().chunk_count()?.max(0) as u64;
-        Ok((total, kb.store().document_frequencies(terms)?))
-    }
-}
-
-/// What the town's staff decided: topics not to answer and curated
-/// answers, the seam between the engine and where they are stored.
-pub trait TownKnowledge: Send + Sync {
-    /// The excluded topics.
-    fn exclusions(&self) -> Result<Vec<crate::referents::Exclusion>>;
-    /// The vectors of the curated answers valid today: (id, text, vector).
-    fn curated_vectors(&self) -> Result<Vec<(i64, String, Vec<f32>)>>;
-    /// One curated answer.
-    fn curated(&self, id: i64) -> Result<Option<crate::referents::Curated>>;
-}
-
-fn locked(
-    m: &Mutex<crate::referents::Referents>,
-) -> Result<std::sync::MutexGuard<'_, crate::referents::Referents>> {
-    m.lock()
-        .map_err(|_| Error::Unavailable("the référents' store lock is poisoned".into()))
-}
-
-impl TownKnowledge for Mutex<crate::referents::Referents> {
-    fn exclusions(&self) -> Result<Vec<crate::referents::Exclusion>> {
-        locked(self)?.exclusions()
-    }
-    fn curated_vectors(&self) -> Result<Vec<(i64, String, Vec<f32>)>> {
-        locked(self)?.live_curated_vectors(&crate::time::today())
-    }
-    fn curated(&self, id: i64) -> Result<Option<crate::referents::Curated>> {
-        locked(self)?.curated_by_id(id)
-    }
-}
-
-impl Retriever for std::sync::Arc<Mutex<KnowledgeBase>> {
-    fn search(
-        &self,
-        query: &str,
-        vector: &[f32],
-        model: &str,
-        k: usize,
-        filters: &Filters,
-    ) -> Result<Vec<SearchHit>> {
-        (**self).search(query, vector, model, k, filters)
-    }
-
-    fn term_frequencies(&self, terms: &[String]) -> Result<(u64, Vec<u64>)> {
-        (**self).term_frequencies(terms)
-    }
-}
 
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -285,16 +192,29 @@ pub struct Answer {
     pub timings: Timings,
 }
 
-/// A previous exchange of the conversation.
-#[derive(Debug, Clone, Default)]
-pub struct Turn {
-    /// The citizen's message as typed.
-    pub question: String,
-    /// The standalone question it was searched as.
-    pub standalone: String,
-    /// The answer given.
-    pub answer: String,
+impl Answer {
+    /// The exchange the conversation store keeps of this answer to
+    /// `question`.
+    pub fn exchange<'a>(&'a self, question: &'a str) -> crate::conversations::Exchange<'a> {
+        crate::conversations::Exchange {
+            question,
+            standalone: &self.standalone_question,
+            answer: &self.answer,
+            status: self.status.as_str(),
+            confidence: self.confidence,
+            topic: self.topic.as_deref(),
+            mode: self.mode.as_str(),
+            model: &self.model,
+            sources: serde_json::to_value(&self.sources).unwrap_or_default(),
+            timings: serde_json::to_value(self.timings).unwrap_or_default(),
+            prompt_tokens: self.prompt_tokens as u64,
+            generated_tokens: self.generated_tokens as u64,
+            fallback: self.fallback,
+        }
+    }
 }
+
+pub use crate::conversations::Turn;
 
 /// A citizen's message and its conversation.
 #[derive(Debug, Clone, Default)]
@@ -334,13 +254,13 @@ pub struct Assessment {
     pub confidence: f64,
     /// The models the question was embedded with (the rest of its answer
     /// uses the same, even if the index switches model meanwhile).
-    models: std::sync::Arc<Models>,
+    models: Arc<Models>,
 }
 
 /// The embedding model and what is derived from it, swapped as one when
 /// the knowledge base is re-embedded.
 struct Models {
-    embedder: std::sync::Arc<dyn Embedder>,
+    embedder: Arc<dyn Embedder>,
     themes: topic::Themes,
 }
 
@@ -354,9 +274,9 @@ impl std::fmt::Debug for Models {
 
 /// The answering engine.
 pub struct Assistant {
-    models: std::sync::RwLock<std::sync::Arc<Models>>,
-    retriever: Box<dyn Retriever>,
-    town_knowledge: Option<std::sync::Arc<dyn TownKnowledge>>,
+    models: std::sync::RwLock<Arc<Models>>,
+    retriever: Arc<dyn Retriever>,
+    town_knowledge: Option<Arc<dyn TownKnowledge>>,
     generator: Option<GenerationWorker>,
     answer: AnswerSettings,
     town: TownSettings,
@@ -395,8 +315,8 @@ impl Assistant {
     /// and generating with `generator` when given (required for the
     /// generative mode and for model rewrites of follow-ups).
     pub fn new(
-        retriever: Box<dyn Retriever>,
-        embedder: std::sync::Arc<dyn Embedder>,
+        retriever: Arc<dyn Retriever>,
+        embedder: Arc<dyn Embedder>,
         generator: Option<GenerationWorker>,
         answer: AnswerSettings,
         town: TownSettings,
@@ -408,7 +328,7 @@ impl Assistant {
             ));
         }
         Ok(Self {
-            models: std::sync::RwLock::new(std::sync::Arc::new(Models {
+            models: std::sync::RwLock::new(Arc::new(Models {
                 themes: topic::Themes::new(embedder.as_ref()),
                 embedder,
             })),
@@ -422,7 +342,7 @@ impl Assistant {
     }
 
     /// Adds the référents' exclusions and curated answers.
-    pub fn with_town_knowledge(mut self, k: std::sync::Arc<dyn TownKnowledge>) -> Self {
+    pub fn with_town_knowledge(mut self, k: Arc<dyn TownKnowledge>) -> Self {
         self.town_knowledge = Some(k);
         self
     }
@@ -442,7 +362,7 @@ impl Assistant {
         self.generator.as_ref()
     }
 
-    fn models(&self) -> std::sync::Arc<Models> {
+    fn models(&self) -> Arc<Models> {
         match self.models.read() {
             Ok(m) => m.clone(),
             Err(p) => p.into_inner().clone(),
@@ -451,15 +371,15 @@ impl Assistant {
 
     /// The embedder in use (questions, curated answers, uploads,
     /// `/v1/embeddings`).
-    pub fn embedder(&self) -> std::sync::Arc<dyn Embedder> {
+    pub fn embedder(&self) -> Arc<dyn Embedder> {
         self.models().embedder.clone()
     }
 
     /// Switches to another embedding model (after the knowledge base was
     /// re-embedded with it): answers already running finish with the old
     /// one, the next ones use the new one.
-    pub fn switch_embedder(&self, embedder: std::sync::Arc<dyn Embedder>) {
-        let next = std::sync::Arc::new(Models {
+    pub fn switch_embedder(&self, embedder: Arc<dyn Embedder>) {
+        let next = Arc::new(Models {
             themes: topic::Themes::new(embedder.as_ref()),
             embedder,
         });
@@ -528,7 +448,11 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
         // The standalone question, without the citizen's own contact
         // details (they match no document).
         let previous = request.history.last().map(|t| t.standalone.as_str());
-        let standalone = self.standalone(previous, &privacy::strip_personal_data(message), cancel);
+        let standalone = self.standalone(
+            previous,
+            &guichet_text::privacy::strip_personal_data(message),
+            cancel,
+        );
         if let Some(answer) = self.excluded(start, &standalone, language, on_event)? {
             return Ok(answer);
         }

@@ -7,18 +7,7 @@
 //! certain for the common forms, and the output never contains the prompt
 //! since injection attempts never reach the model.
 
-fn fold(s: &str) -> String {
-    use unicode_normalization::char::is_combining_mark;
-    use unicode_normalization::UnicodeNormalization;
-    s.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+use guichet_text::folded_phrase as fold;
 
 /// Phrases (folded: lower case, no accents, words separated by single
 /// spaces) that only an attempt to override the assistant's rules uses.

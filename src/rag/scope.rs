@@ -31,6 +31,7 @@ mod tests {
             message: "Ce sujet relève de la préfecture.".into(),
             contact: String::new(),
             created_by: String::new(),
+            created_at: String::new(),
         }
     }
 

@@ -193,8 +193,8 @@ fn added_tokens(gguf: &GgufFile, tokens: &[&str]) -> Result<(Vec<AddedToken>, Ve
 
 fn finish(mut tok: Tokenizer, gguf: &GgufFile, tokens: &[&str]) -> Result<Tokenizer> {
     let (special, plain) = added_tokens(gguf, tokens)?;
-    tok.add_special_tokens(&special);
-    tok.add_tokens(&plain);
+    tok.add_special_tokens(special).map_err(tok_err)?;
+    tok.add_tokens(plain).map_err(tok_err)?;
     Ok(tok)
 }
 
@@ -260,7 +260,7 @@ fn sentencepiece_bpe(gguf: &GgufFile, tokens: &[&str]) -> Result<Tokenizer> {
     } else {
         replace.into()
     };
-    tok.with_normalizer(Some(normalizer));
+    tok.with_normalizer(Some(normalizer)).map_err(tok_err)?;
     let decoder: DecoderWrapper = DecoderSequence::new(vec![
         Replace::new("▁", " ").map_err(tok_err)?.into(),
         ByteFallback::new().into(),
@@ -310,7 +310,7 @@ fn byte_level_bpe(gguf: &GgufFile, tokens: &[&str]) -> Result<Tokenizer> {
     let pre = gguf.opt_string("tokenizer.ggml.pre").unwrap_or("default");
     let pre_tokenizer: PreTokenizerWrapper = match pre {
         "qwen2" | "deepseek-r1-qwen" => {
-            tok.with_normalizer(Some(NFC));
+            tok.with_normalizer(Some(NFC)).map_err(tok_err)?;
             regex_split(QWEN2)?
         }
         "llama3" | "llama-bpe" | "smaug-bpe" => regex_split(LLAMA3)?,

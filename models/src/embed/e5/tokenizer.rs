@@ -88,9 +88,11 @@ impl E5Tokenizer {
         let model = Unigram::from(vocab.pieces.clone(), Some(vocab.unk as usize), false)
             .map_err(|e| Error::Tokenizer(format!("cannot build the unigram model: {e}")))?;
         let mut inner: Inner = TokenizerImpl::new(model);
-        inner.with_normalizer(Some(CharMapNormalizer {
-            map: vocab.norm.clone(),
-        }));
+        inner
+            .with_normalizer(Some(CharMapNormalizer {
+                map: vocab.norm.clone(),
+            }))
+            .map_err(|e| Error::Tokenizer(format!("cannot set the normaliser: {e}")))?;
         inner.with_pre_tokenizer(Some(Metaspace::new('▁', PrependScheme::Always, true)));
         Ok(Self {
             inner,

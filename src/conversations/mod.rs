@@ -2,18 +2,20 @@
 //! sources, status, timings and model, for the conversation's follow-ups,
 //! statistics and the référents' review.
 //!
-//! Questions are stored masked ([`crate::rag::privacy`]); the original only when
+//! Questions are stored masked ([`guichet_text::privacy`]); the original only when
 //! `privacy.keep_original_questions` is set. The tables live in the
 //! knowledge base's database file, through a connection of their own so
 //! that storing an answer never waits for a search.
 
+pub mod stats;
+
 use std::path::Path;
 
+use guichet_text::privacy::mask_personal_data;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::rag::privacy::mask_personal_data;
-use crate::rag::{Answer, Turn};
+use crate::schema::json_column;
 use crate::Result;
 
 /// One stored exchange, as `GET /api/conversations/{id}` shows it.
@@ -43,6 +45,50 @@ pub struct StoredMessage {
     pub created_at: String,
 }
 
+/// One exchange of a conversation (a turn of the assistant's history).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Turn {
+    /// The citizen's message as typed.
+    pub question: String,
+    /// The standalone question it was searched as.
+    pub standalone: String,
+    /// The answer given.
+    pub answer: String,
+}
+
+/// An exchange as this store keeps it: the answer's columns, so that the
+/// store knows its rows and not the answering engine's types (the engine
+/// builds one with `rag::Answer::exchange`).
+#[derive(Debug, Clone)]
+pub struct Exchange<'a> {
+    /// The citizen's message as typed (masked before it is written).
+    pub question: &'a str,
+    /// The standalone question it was searched as (masked too).
+    pub standalone: &'a str,
+    /// The answer text.
+    pub answer: &'a str,
+    /// What became of it (`answered`, `not_found`…).
+    pub status: &'a str,
+    /// Confidence score.
+    pub confidence: f64,
+    /// Municipal topic.
+    pub topic: Option<&'a str>,
+    /// How it was written (`extractive`, `generative`…).
+    pub mode: &'a str,
+    /// The model that wrote it.
+    pub model: &'a str,
+    /// Its sources, as JSON.
+    pub sources: serde_json::Value,
+    /// Its timings, as JSON.
+    pub timings: serde_json::Value,
+    /// Prompt tokens read.
+    pub prompt_tokens: u64,
+    /// Tokens generated.
+    pub generated_tokens: u64,
+    /// Whether a generated answer fell back to the extractive one.
+    pub fallback: bool,
+}
+
 /// A stored question drawn for a draft evaluation set.
 #[derive(Debug, Clone)]
 pub struct Sampled {
@@ -58,6 +104,15 @@ pub struct Sampled {
     pub cited: Vec<String>,
     /// When (UTC).
     pub created_at: String,
+}
+
+/// The documents an answer cited, from its stored sources.
+fn cited(sources: Vec<serde_json::Value>) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|s| s["cited"] == true)
+        .filter_map(|s| s["source"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// The conversation tables.
@@ -110,34 +165,19 @@ impl Conversations {
 
     /// The status of an answer and the sources it cited (paths or URLs).
     pub fn answer_outcome(&self, id: &str) -> Result<Option<(String, Vec<String>)>> {
-        let row: Option<(String, String)> = self
+        Ok(self
             .conn
             .query_row(
-                "SELECT status, sources FROM answers WHERE id = ?1",
+                "SELECT id, status, sources FROM answers WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(1)?, cited(json_column(r, 2, "answers")?))),
             )
-            .optional()?;
-        Ok(row.map(|(status, sources)| {
-            let cited = serde_json::from_str::<Vec<serde_json::Value>>(&sources)
-                .unwrap_or_default()
-                .iter()
-                .filter(|s| s["cited"] == true)
-                .filter_map(|s| s["source"].as_str().map(str::to_string))
-                .collect();
-            (status, cited)
-        }))
+            .optional()?)
     }
 
-    /// The statistics of `from..=to` (see [`crate::stats`]).
-    pub fn stats(
-        &self,
-        from: &str,
-        to: &str,
-        week: bool,
-        min_group: u64,
-    ) -> Result<crate::stats::Stats> {
-        crate::stats::compute(&self.conn, from, to, week, min_group)
+    /// The statistics of `from..=to` (see [`stats`]).
+    pub fn stats(&self, from: &str, to: &str, week: bool, min_group: u64) -> Result<stats::Stats> {
+        stats::compute(&self.conn, from, to, week, min_group)
     }
 
     /// Whether an answer id exists.
@@ -196,13 +236,12 @@ impl Conversations {
         &mut self,
         conversation_id: &str,
         answer_id: &str,
-        question: &str,
-        answer: &Answer,
+        e: &Exchange<'_>,
         channel: &str,
     ) -> Result<()> {
-        let masked = mask_personal_data(question);
-        let original = (self.keep_original && masked != question).then_some(question);
-        let standalone = mask_personal_data(&answer.standalone_question);
+        let masked = mask_personal_data(e.question);
+        let original = (self.keep_original && masked != e.question).then_some(e.question);
+        let standalone = mask_personal_data(e.standalone);
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT OR IGNORE INTO conversations(id) VALUES (?1)",
@@ -225,18 +264,18 @@ impl Conversations {
                 masked,
                 original,
                 standalone,
-                answer.answer,
-                answer.status.as_str(),
-                answer.confidence,
-                answer.topic,
-                answer.mode.as_str(),
-                answer.model,
-                serde_json::to_string(&answer.sources).unwrap_or_else(|_| "[]".into()),
-                serde_json::to_string(&answer.timings).unwrap_or_else(|_| "{}".into()),
-                answer.prompt_tokens as i64,
-                answer.generated_tokens as i64,
+                e.answer,
+                e.status,
+                e.confidence,
+                e.topic,
+                e.mode,
+                e.model,
+                e.sources.to_string(),
+                e.timings.to_string(),
+                e.prompt_tokens as i64,
+                e.generated_tokens as i64,
                 channel,
-                answer.fallback,
+                e.fallback,
             ],
         )?;
         tx.commit()?;
@@ -255,8 +294,6 @@ impl Conversations {
         )?;
         let rows = st
             .query_map([id], |r| {
-                let sources: String = r.get(7)?;
-                let timings: String = r.get(8)?;
                 Ok(StoredMessage {
                     answer_id: r.get(0)?,
                     question: r.get(1)?,
@@ -265,8 +302,8 @@ impl Conversations {
                     status: r.get(4)?,
                     confidence: r.get(5)?,
                     topic: r.get(6)?,
-                    sources: serde_json::from_str(&sources).unwrap_or_default(),
-                    timings: serde_json::from_str(&timings).unwrap_or_default(),
+                    sources: json_column(r, 7, "answers")?,
+                    timings: json_column(r, 8, "answers")?,
                     model: r.get(9)?,
                     created_at: r.get(10)?,
                 })
@@ -287,18 +324,12 @@ impl Conversations {
         )?;
         let rows = st
             .query_map(params![from, to, n as i64], |r| {
-                let sources: String = r.get(4)?;
                 Ok(Sampled {
                     answer_id: r.get(0)?,
                     conversation_id: r.get(1)?,
                     question: r.get(2)?,
                     status: r.get(3)?,
-                    cited: serde_json::from_str::<Vec<serde_json::Value>>(&sources)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter(|s| s["cited"] == true)
-                        .filter_map(|s| s["source"].as_str().map(str::to_string))
-                        .collect(),
+                    cited: cited(json_column(r, 4, "answers")?),
                     created_at: r.get(5)?,
                 })
             })?
@@ -324,27 +355,22 @@ impl Conversations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rag::{Status, Timings};
 
-    fn answer() -> Answer {
-        Answer {
-            status: Status::Answered,
+    fn exchange(question: &str) -> Exchange<'_> {
+        Exchange {
+            question,
+            standalone: "carte d'identité, jean@exemple.fr",
+            answer: "Il faut une photo [1].",
+            status: "answered",
             confidence: 0.9,
-            topic: Some("papiers d'identité".into()),
-            answer: "Il faut une photo [1].".into(),
-            abstained: false,
-            curated: false,
-            sources: Vec::new(),
-            standalone_question: "carte d'identité, jean@exemple.fr".into(),
-            mode: crate::rag::Mode::Extractive,
-            fallback: false,
-            masked: 0,
-            model: "extractif".into(),
+            topic: Some("papiers d'identité"),
+            mode: "extractive",
+            model: "extractif",
+            sources: serde_json::json!([]),
+            timings: serde_json::json!({}),
             prompt_tokens: 0,
             generated_tokens: 0,
-            features: None,
-            language: crate::rag::Language::Fr,
-            timings: Timings::default(),
+            fallback: false,
         }
     }
 
@@ -356,8 +382,8 @@ mod tests {
         for keep in [false, true] {
             let mut c = Conversations::open(&db, keep).unwrap();
             let (conv, id) = (new_id(), new_id());
-            c.record(&conv, &id, q, &answer(), "api").unwrap();
-            c.record(&conv, &new_id(), "et pour un mineur ?", &answer(), "api")
+            c.record(&conv, &id, &exchange(q), "api").unwrap();
+            c.record(&conv, &new_id(), &exchange("et pour un mineur ?"), "api")
                 .unwrap();
             let m = c.messages(&conv).unwrap().unwrap();
             assert_eq!(m.len(), 2);

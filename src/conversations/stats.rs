@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
+use crate::time::days_since_epoch as days;
 use crate::Result;
 
 /// The figures of one period.
@@ -116,23 +117,6 @@ pub fn group_similar(
     Ok(top)
 }
 
-/// Days since the epoch of a `YYYY-MM-DD` date (`None` if malformed).
-fn days(date: &str) -> Option<i64> {
-    let y: i64 = date.get(0..4)?.parse().ok()?;
-    let m: i64 = date.get(5..7)?.parse().ok()?;
-    let d: i64 = date.get(8..10)?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
-}
-
 /// The period start of a day: itself, or the Monday of its week.
 fn period_start(date: &str, week: bool) -> String {
     match (week, days(date)) {
@@ -146,12 +130,12 @@ fn period_start(date: &str, week: bool) -> String {
 }
 
 fn normalise(q: &str) -> String {
-    crate::rag::lexicon::folded_words(q).join(" ")
+    guichet_text::folded_phrase(q)
 }
 
-/// Validates a date parameter.
+/// Validates a date parameter (`YYYY-MM-DD`, a day of the calendar).
 pub fn check_date(d: &str) -> bool {
-    d.len() == 10 && days(d).is_some()
+    days(d).is_some()
 }
 
 /// Computes the statistics of `from..=to` from the database behind `conn`.
