@@ -117,6 +117,18 @@ pub struct TownSettings {
     /// When référents answer a handoff request, in words (told to the
     /// citizen with the ticket's reference).
     pub handoff_delay: String,
+    /// The town's time zone (IANA name): when its days start for the daily
+    /// question cap, the statistics by day and week, and the expiry of
+    /// curated answers. `Europe/Paris` for metropolitan France;
+    /// `Indian/Reunion`, `America/Guadeloupe`… overseas.
+    pub time_zone: String,
+}
+
+impl TownSettings {
+    /// The configured time zone (validated at load; UTC if it was not).
+    pub fn zone(&self) -> crate::time::TimeZone {
+        crate::time::zone(&self.time_zone).unwrap_or(crate::time::TimeZone::UTC)
+    }
 }
 
 impl Default for TownSettings {
@@ -129,6 +141,7 @@ impl Default for TownSettings {
             hours: "du lundi au vendredi, de 8 h 30 à 17 h".into(),
             website: "https://www.mairie-demo.fr".into(),
             handoff_delay: "en général sous deux jours ouvrés".into(),
+            time_zone: crate::time::DEFAULT_ZONE.into(),
         }
     }
 }
@@ -499,6 +512,9 @@ impl Settings {
 
     fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::Usage(m.to_string()));
+        if let Err(e) = crate::time::zone(&self.town.time_zone) {
+            return Err(Error::Usage(format!("town.time_zone: {e}")));
+        }
         if self.answer.sources == 0 {
             return bad("answer.sources must be at least 1");
         }

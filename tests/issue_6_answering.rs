@@ -213,6 +213,38 @@ fn injections_are_refused_and_limits_answer_413_and_429() {
     assert!(retry.unwrap().parse::<u64>().unwrap() >= 1);
 }
 
+#[test]
+fn the_daily_cap_resets_at_the_towns_midnight_not_at_utcs() {
+    let server = Server::start(
+        &service_kb(),
+        &[
+            ("GUICHET_LIMITS_QUESTIONS_PER_DAY", "2"),
+            ("GUICHET_TOWN_TIME_ZONE", "Pacific/Kiritimati"),
+        ],
+    );
+    let ask = || {
+        server.post(
+            "/api/chat",
+            &json!({ "message": "Bonjour ?", "stream": false }),
+        )
+    };
+    assert_eq!(ask().0, 200);
+    assert_eq!(ask().0, 200);
+    let (status, retry, body) = ask();
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("revenir demain"), "{body}");
+    // UTC+14 all year: its midnight is 10:00 UTC, never UTC's.
+    let tz = jiff::tz::TimeZone::get("Pacific/Kiritimati").unwrap();
+    let now = jiff::Timestamp::now().to_zoned(tz.clone());
+    let next = now.date().tomorrow().unwrap().to_zoned(tz).unwrap();
+    let expected = next.timestamp().as_second() - now.timestamp().as_second();
+    let retry: i64 = retry.unwrap().parse().unwrap();
+    assert!(
+        (retry - expected).abs() <= 5,
+        "Retry-After {retry}, expected {expected}"
+    );
+}
+
 /// The value of a counter in `/metrics`.
 fn metric(server: &Server, name: &str) -> u64 {
     let (_, body) = server.get("/metrics");

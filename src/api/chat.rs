@@ -247,15 +247,19 @@ fn check_caps(state: &AppState, engine: &super::Engine, conversation: Option<&st
     }
     let cap = limits.questions_per_day;
     if cap > 0 {
+        // The town's day: from local midnight (Europe/Paris by default).
         let now = crate::time::now_secs();
-        let midnight = now - now % 86_400;
-        if conv.questions_since(&crate::time::utc(midnight)[..10])? >= cap {
+        let (midnight, next) = crate::time::local_day_bounds(&state.settings.town.zone(), now);
+        // Without the `Z`, the stamp is a prefix of every stored time of
+        // its second (`…T10:00:00.123Z`), which then compares after it.
+        let since = crate::time::utc(midnight);
+        if conv.questions_since(since.trim_end_matches('Z'))? >= cap {
             return Err(Error::Quota {
                 message: format!(
                     "Le service a répondu à {cap} questions aujourd'hui, son maximum : merci de revenir demain ou de contacter directement {}.",
                     state.settings.town.name
                 ),
-                retry_after_secs: midnight + 86_400 - now,
+                retry_after_secs: next.saturating_sub(now).max(1),
             });
         }
     }

@@ -479,11 +479,13 @@ pub async fn stats(
     _staff: Staff,
     axum::extract::Query(q): axum::extract::Query<StatsQuery>,
 ) -> Result<Response> {
+    // Days are the town's (Europe/Paris by default), as référents live them.
+    let tz = state.settings.town.zone();
     let now = crate::time::now_secs();
-    let to = q.to.unwrap_or_else(crate::time::today);
+    let to = q.to.unwrap_or_else(|| crate::time::local_date(&tz, now));
     let from = q
         .from
-        .unwrap_or_else(|| crate::time::utc(now.saturating_sub(30 * 86_400))[..10].to_string());
+        .unwrap_or_else(|| crate::time::local_date(&tz, now.saturating_sub(30 * 86_400)));
     if !crate::conversations::stats::check_date(&from)
         || !crate::conversations::stats::check_date(&to)
     {
@@ -498,7 +500,9 @@ pub async fn stats(
     };
     let engine = state.engine()?;
     let min_group = state.settings.privacy.min_group_size;
-    let mut s = engine.conversations()?.stats(&from, &to, week, min_group)?;
+    let mut s = engine
+        .conversations()?
+        .stats(&from, &to, week, min_group, &tz)?;
     // Grouped by similarity outside the store's lock.
     let embedder = engine.assistant.embedder();
     let groups = std::mem::take(&mut s.unanswered_groups);

@@ -175,9 +175,17 @@ impl Conversations {
             .optional()?)
     }
 
-    /// The statistics of `from..=to` (see [`stats`]).
-    pub fn stats(&self, from: &str, to: &str, week: bool, min_group: u64) -> Result<stats::Stats> {
-        stats::compute(&self.conn, from, to, week, min_group)
+    /// The statistics of the local days `from..=to` in `tz` (see
+    /// [`stats`]).
+    pub fn stats(
+        &self,
+        from: &str,
+        to: &str,
+        week: bool,
+        min_group: u64,
+        tz: &crate::time::TimeZone,
+    ) -> Result<stats::Stats> {
+        stats::compute(&self.conn, from, to, week, min_group, tz)
     }
 
     /// Whether an answer id exists.
@@ -200,7 +208,8 @@ impl Conversations {
     }
 
     /// Questions answered since `since` (an RFC 3339 UTC time; the daily
-    /// cap counts from midnight UTC). Uses the `created_at` index.
+    /// cap counts from the town's local midnight). Uses the `created_at`
+    /// index.
     pub fn questions_since(&self, since: &str) -> Result<u64> {
         let n: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM answers WHERE created_at >= ?1",

@@ -138,22 +138,41 @@ pub fn check_date(d: &str) -> bool {
     days(d).is_some()
 }
 
-/// Computes the statistics of `from..=to` from the database behind `conn`.
+/// The stored UTC dates that may fall on the local days `from..=to` (a
+/// day either side: no zone is more than 14 hours from UTC), for the SQL
+/// filter; the local day of each row is then computed exactly.
+fn utc_range(from: &str, to: &str) -> (String, String) {
+    let shift = |d: &str, by: i64| {
+        days(d).map_or(d.to_string(), |n| {
+            crate::time::utc(((n + by) * 86_400).max(0) as u64)[..10].to_string()
+        })
+    };
+    (shift(from, -1), shift(to, 1))
+}
+
+/// Computes the statistics of the local days `from..=to` (in `tz`, the
+/// town's zone: an answer given at 23:30 UTC in summer counts for the next
+/// French day) from the database behind `conn`.
 pub fn compute(
     conn: &Connection,
     from: &str,
     to: &str,
     week: bool,
     min_group: u64,
+    tz: &crate::time::TimeZone,
 ) -> Result<Stats> {
+    let (utc_from, utc_to) = utc_range(from, to);
+    let local = |stored: &str| {
+        crate::time::local_date_of(tz, stored).filter(|d| d.as_str() >= from && d.as_str() <= to)
+    };
     let mut periods: BTreeMap<String, (Period, Vec<f64>)> = BTreeMap::new();
     let mut topics: BTreeMap<String, u64> = BTreeMap::new();
     let mut unanswered: BTreeMap<String, (String, u64)> = BTreeMap::new();
     let mut st = conn.prepare(
-        "SELECT substr(created_at, 1, 10), status, topic, question, timings FROM answers
+        "SELECT created_at, status, topic, question, timings FROM answers
          WHERE substr(created_at, 1, 10) BETWEEN ?1 AND ?2",
     )?;
-    let rows = st.query_map(params![from, to], |r| {
+    let rows = st.query_map(params![utc_from, utc_to], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -163,7 +182,10 @@ pub fn compute(
         ))
     })?;
     for row in rows {
-        let (day, status, topic, question, timings) = row?;
+        let (at, status, topic, question, timings) = row?;
+        let Some(day) = local(&at) else {
+            continue;
+        };
         let key = period_start(&day, week);
         let (p, times) = periods.entry(key.clone()).or_default();
         p.start = key;
@@ -191,13 +213,16 @@ pub fn compute(
         }
     }
     let mut fb = conn.prepare(
-        "SELECT substr(f.created_at, 1, 10), f.rating FROM feedback f
+        "SELECT f.created_at, f.rating FROM feedback f
          WHERE substr(f.created_at, 1, 10) BETWEEN ?1 AND ?2",
     )?;
-    for row in fb.query_map(params![from, to], |r| {
+    for row in fb.query_map(params![utc_from, utc_to], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
     })? {
-        let (day, rating) = row?;
+        let (at, rating) = row?;
+        let Some(day) = local(&at) else {
+            continue;
+        };
         let key = period_start(&day, week);
         let (p, _) = periods.entry(key.clone()).or_default();
         p.start = key;
@@ -208,10 +233,13 @@ pub fn compute(
         }
     }
     let mut hs = conn.prepare(
-        "SELECT substr(created_at, 1, 10) FROM handoffs WHERE substr(created_at, 1, 10) BETWEEN ?1 AND ?2",
+        "SELECT created_at FROM handoffs WHERE substr(created_at, 1, 10) BETWEEN ?1 AND ?2",
     )?;
-    for row in hs.query_map(params![from, to], |r| r.get::<_, String>(0))? {
-        let key = period_start(&row?, week);
+    for row in hs.query_map(params![utc_from, utc_to], |r| r.get::<_, String>(0))? {
+        let Some(day) = local(&row?) else {
+            continue;
+        };
+        let key = period_start(&day, week);
         let (p, _) = periods.entry(key.clone()).or_default();
         p.start = key;
         p.handed_off += 1;
@@ -277,5 +305,63 @@ mod tests {
         assert_eq!(period_start("2026-11-30", true), "2026-11-30");
         assert_eq!(period_start("2026-12-03", false), "2026-12-03");
         assert!(!check_date("2026-13-01") && !check_date("hier") && check_date("2026-02-28"));
+        assert!(!check_date("2026-02-30"));
+    }
+
+    #[test]
+    fn answers_count_for_the_towns_day_across_the_clock_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("g.db");
+        let conn = crate::schema::open(&db).unwrap();
+        conn.execute("INSERT INTO conversations(id) VALUES ('c')", [])
+            .unwrap();
+        // 28 March 2026, 23:30 UTC is 00:30 on the 29th in Paris (winter
+        // time, UTC+1); 29 March 21:30 UTC is 23:30 that day (summer time
+        // since 02:00, UTC+2); 22:30 UTC is already the 30th.
+        for (i, at) in [
+            "2026-03-28T22:30:00.000Z",
+            "2026-03-28T23:30:00.000Z",
+            "2026-03-29T21:30:00.000Z",
+            "2026-03-29T22:30:00.000Z",
+        ]
+        .iter()
+        .enumerate()
+        {
+            conn.execute(
+                "INSERT INTO answers(id, conversation_id, ordinal, question, standalone, answer, status,
+                    confidence, mode, model, sources, timings, prompt_tokens, generated_tokens, channel, created_at)
+                 VALUES (?1, 'c', ?2, 'q', 'q', 'a', 'answered', 0.9, 'extractive', 'm', '[]', '{}', 0, 0, 'api', ?3)",
+                params![format!("a{i}"), i as i64, at],
+            )
+            .unwrap();
+        }
+        let paris = crate::time::zone("Europe/Paris").unwrap();
+        let s = compute(&conn, "2026-03-28", "2026-03-30", false, 1, &paris).unwrap();
+        let by_day: Vec<(String, u64)> = s
+            .periods
+            .iter()
+            .map(|p| (p.start.clone(), p.questions))
+            .collect();
+        assert_eq!(
+            by_day,
+            [
+                ("2026-03-28".to_string(), 1),
+                ("2026-03-29".to_string(), 2),
+                ("2026-03-30".to_string(), 1)
+            ]
+        );
+        // Only the 29th: its two answers, none of its UTC neighbours.
+        let s = compute(&conn, "2026-03-29", "2026-03-29", false, 1, &paris).unwrap();
+        assert_eq!(s.total.questions, 2);
+        let utc = compute(
+            &conn,
+            "2026-03-29",
+            "2026-03-29",
+            false,
+            1,
+            &crate::time::TimeZone::UTC,
+        )
+        .unwrap();
+        assert_eq!(utc.total.questions, 2, "21:30 and 22:30 UTC");
     }
 }

@@ -31,7 +31,7 @@ impl Assistant {
         let Some(k) = &self.town_knowledge else {
             return Ok(None);
         };
-        let live = k.curated_vectors()?;
+        let live = k.curated_vectors(&crate::time::local_today(&self.town().zone()))?;
         if live.is_empty() {
             return Ok(None);
         }

@@ -63,8 +63,9 @@ impl Retriever for Mutex<KnowledgeBase> {
 pub trait TownKnowledge: Send + Sync {
     /// The excluded topics.
     fn exclusions(&self) -> Result<Vec<Exclusion>>;
-    /// The vectors of the curated answers valid today: (id, text, vector).
-    fn curated_vectors(&self) -> Result<Vec<(i64, String, Vec<f32>)>>;
+    /// The vectors of the curated answers valid on `today` (the town's
+    /// local date, `YYYY-MM-DD`): (id, text, vector).
+    fn curated_vectors(&self, today: &str) -> Result<Vec<(i64, String, Vec<f32>)>>;
     /// One curated answer.
     fn curated(&self, id: i64) -> Result<Option<Curated>>;
 }
@@ -78,8 +79,8 @@ impl TownKnowledge for Mutex<Referents> {
     fn exclusions(&self) -> Result<Vec<Exclusion>> {
         locked(self)?.exclusions()
     }
-    fn curated_vectors(&self) -> Result<Vec<(i64, String, Vec<f32>)>> {
-        locked(self)?.live_curated_vectors(&crate::time::today())
+    fn curated_vectors(&self, today: &str) -> Result<Vec<(i64, String, Vec<f32>)>> {
+        locked(self)?.live_curated_vectors(today)
     }
     fn curated(&self, id: i64) -> Result<Option<Curated>> {
         locked(self)?.curated_by_id(id)
