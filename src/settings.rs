@@ -84,6 +84,30 @@ pub struct ServerSettings {
     /// Origins (the town's web site) allowed to call the API from a
     /// browser. Empty: same origin only.
     pub cors_origins: Vec<String>,
+    /// Reverse proxies (addresses or CIDR blocks, e.g. `127.0.0.1`,
+    /// `10.0.0.0/8`) whose `X-Forwarded-For` / `Forwarded` headers are
+    /// believed: behind them, each citizen is rate-limited on their own
+    /// address instead of the proxy's. Empty: the headers are ignored (a
+    /// client could write anything there).
+    pub trusted_proxies: Vec<String>,
+}
+
+impl ServerSettings {
+    /// [`Self::trusted_proxies`] parsed (validated at load).
+    pub fn trusted_networks(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| parse_network(p))
+            .collect()
+    }
+}
+
+/// An address (`192.0.2.1`, `::1`) or a CIDR block (`10.0.0.0/8`).
+fn parse_network(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 impl Default for ServerSettings {
@@ -92,6 +116,7 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8080".into(),
             demo_corpus: "ingest/demo/documents".into(),
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -512,6 +537,16 @@ impl Settings {
 
     fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::Usage(m.to_string()));
+        if let Some(bad) = self
+            .server
+            .trusted_proxies
+            .iter()
+            .find(|p| parse_network(p).is_none())
+        {
+            return Err(Error::Usage(format!(
+                "server.trusted_proxies: {bad} is neither an address nor a CIDR block"
+            )));
+        }
         if let Err(e) = crate::time::zone(&self.town.time_zone) {
             return Err(Error::Usage(format!("town.time_zone: {e}")));
         }

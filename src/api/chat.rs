@@ -316,7 +316,7 @@ pub async fn wait_done(mut running: Running) -> Result<ChatResponse> {
         (status = 504, description = "The answer took too long", body = super::error::ErrorBody),
     ))]
 pub async fn chat(State(state): State<AppState>, req: Request) -> Result<Response> {
-    let ip = client_ip(&req);
+    let ip = client_ip(&state, &req);
     let ApiJson(body) = ApiJson::<ChatRequest>::from_request(req, &state).await?;
     let running = start_answer(&state, ip, body.message, body.conversation_id, None, "api")?;
     if !body.stream {
@@ -343,9 +343,11 @@ pub async fn chat(State(state): State<AppState>, req: Request) -> Result<Respons
             Outgoing::Failed(e) => error_event(&e),
         })
     });
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response())
+    Ok(super::unbuffered(
+        Sse::new(stream)
+            .keep_alive(KeepAlive::default())
+            .into_response(),
+    ))
 }
 
 /// `GET /api/conversations/{id}`: the messages with their answers and

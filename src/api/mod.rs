@@ -108,6 +108,8 @@ pub struct AppState {
     pub jobs: Arc<documents::Jobs>,
     /// The re-embedding in progress or last done.
     pub reembed: index::ReembedSlot,
+    /// Reverse proxies whose forwarding headers are believed.
+    pub trusted: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -120,6 +122,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             jobs: Arc::new(documents::Jobs::default()),
             reembed: Arc::default(),
+            trusted: Arc::new(settings.server.trusted_networks()),
             settings: Arc::new(settings),
         }
     }
@@ -157,11 +160,13 @@ impl AppState {
     }
 }
 
-/// The client's address, when the server was started with connection info.
-pub fn client_ip(req: &Request) -> Option<IpAddr> {
+/// The client's address (behind a trusted proxy, the one it forwards; see
+/// [`limits::client_address`]), when the server was started with
+/// connection info.
+pub fn client_ip(state: &AppState, req: &Request) -> Option<IpAddr> {
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .map(|c| limits::client_address(c.0.ip(), req.headers(), &state.trusted))
 }
 
 /// The OpenAPI description's frame: title, shared schemas and the bearer
@@ -438,6 +443,18 @@ async fn shutdown() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// An event stream marked for reverse proxies: nginx buffers responses
+/// unless told not to (`X-Accel-Buffering: no`), which would deliver a
+/// streamed answer in one piece at the end; the keep-alive comments keep
+/// idle proxies from closing it.
+pub(crate) fn unbuffered(mut r: axum::response::Response) -> axum::response::Response {
+    r.headers_mut().insert(
+        "x-accel-buffering",
+        axum::http::HeaderValue::from_static("no"),
+    );
+    r
 }
 
 /// The time limit of one answer.

@@ -104,7 +104,7 @@ fn guichet_field(r: &ChatResponse) -> serde_json::Value {
         (status = 503, description = "Busy or starting", body = super::error::ErrorBody),
     ))]
 pub async fn completions(State(state): State<AppState>, req: Request) -> Result<Response> {
-    let ip = client_ip(&req);
+    let ip = client_ip(&state, &req);
     let ApiJson(body) = ApiJson::<CompletionRequest>::from_request(req, &state).await?;
     let last_user = body
         .messages
@@ -228,9 +228,11 @@ pub async fn completions(State(state): State<AppState>, req: Request) -> Result<
             )))
         })
         .flatten();
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response())
+    Ok(super::unbuffered(
+        Sse::new(stream)
+            .keep_alive(KeepAlive::default())
+            .into_response(),
+    ))
 }
 
 /// `GET /v1/models`: the one model, `guichet`.
@@ -272,8 +274,11 @@ const MAX_INPUTS: usize = 64;
     responses(
         (status = 200, description = "An OpenAI embedding list"),
         (status = 422, description = "Bad input", body = super::error::ErrorBody),
+        (status = 429, description = "Too many requests from this client (Retry-After)", body = super::error::ErrorBody),
     ))]
 pub async fn embeddings(State(state): State<AppState>, req: Request) -> Result<Response> {
+    // Up to 64 texts a call: counted against the caller's rate like a question.
+    state.check_rate(client_ip(&state, &req))?;
     let ApiJson(body) = ApiJson::<EmbeddingRequest>::from_request(req, &state).await?;
     let engine = state.engine()?;
     let texts: Vec<String> = match &body.input {

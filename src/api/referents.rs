@@ -184,11 +184,13 @@ pub struct FeedbackRequest {
 
 /// `POST /api/feedback` (citizens): a thumbs up or down on an answer.
 #[utoipa::path(post, path = "/api/feedback", tag = "chat", request_body = FeedbackRequest,
-    responses((status = 204), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 204), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody), (status = 429, description = "Too many requests from this client", body = super::error::ErrorBody)))]
 pub async fn feedback(
     State(state): State<AppState>,
+    client: super::limits::Client,
     ApiJson(f): ApiJson<FeedbackRequest>,
 ) -> Result<Response> {
+    state.check_rate(client.0)?;
     let up = match f.rating.as_str() {
         "up" => true,
         "down" => false,
@@ -231,11 +233,13 @@ pub struct HandoffRequest {
 /// conversation for the référents; the citizen gets its reference and the
 /// town's contact.
 #[utoipa::path(post, path = "/api/handoff", tag = "chat", request_body = HandoffRequest,
-    responses((status = 201, description = "`{reference, message}`"), (status = 404, body = super::error::ErrorBody), (status = 422, description = "Malformed request", body = super::error::ErrorBody)))]
+    responses((status = 201, description = "`{reference, message}`"), (status = 404, body = super::error::ErrorBody), (status = 422, description = "Malformed request", body = super::error::ErrorBody), (status = 429, description = "Too many requests from this client", body = super::error::ErrorBody)))]
 pub async fn handoff(
     State(state): State<AppState>,
+    client: super::limits::Client,
     ApiJson(h): ApiJson<HandoffRequest>,
 ) -> Result<Response> {
+    state.check_rate(client.0)?;
     let engine = state.engine()?;
     let known = engine.conversations()?.exists(&h.conversation_id)?;
     if !known {

@@ -1,0 +1,227 @@
+//! Issue 21: Guichet behind Debian's nginx, configured with the shipped
+//! `deploy/nginx/guichet-locations.conf`: a streamed answer arrives event
+//! by event, each citizen has their own rate limit, and forwarding headers
+//! are believed only from the trusted proxy.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::support::{service_kb, Server};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Debian's nginx on 127.0.0.1, its files in a temporary folder, serving
+/// the shipped locations on `port`.
+struct Nginx {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(upstream: &str) -> Self {
+        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .expect(
+                "nginx is needed for the reverse-proxy tests (Debian: apt install nginx-light)",
+            );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let locations =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/nginx/guichet-locations.conf");
+        let port = free_port();
+        let conf = format!(
+            r#"daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    upstream guichet {{ server {upstream}; keepalive 4; }}
+    server {{
+        listen 127.0.0.1:{port};
+        include {locations};
+    }}
+}}
+"#,
+            locations = locations.display()
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        let child = Command::new(bin)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nginx");
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response as it arrived: status, body, and when each SSE event came.
+struct Arrived {
+    status: u16,
+    body: String,
+    events: Vec<(String, Duration)>,
+}
+
+/// `POST path` with a JSON body, sent from the loopback address `from` (a
+/// citizen of its own) to `to`, in HTTP/1.0 so that the body comes
+/// unchunked and ends with the connection; read as it arrives.
+fn post_from(from: &str, to: u16, path: &str, body: &str, extra: &[(&str, &str)]) -> Arrived {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let source: SocketAddr = SocketAddr::new(from.parse::<IpAddr>().unwrap(), 0);
+    socket.bind(&source.into()).unwrap();
+    let target: SocketAddr = SocketAddr::from(([127, 0, 0, 1], to));
+    socket.connect(&target.into()).unwrap();
+    let mut stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let headers: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
+    let sent = Instant::now();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let mut events = Vec::new();
+    let mut scanned = 0;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        while let Some(end) = text[scanned..].find('\n') {
+            let line = &text[scanned..scanned + end];
+            if let Some(name) = line.strip_prefix("event: ") {
+                events.push((name.trim().to_string(), sent.elapsed()));
+            }
+            scanned += end + 1;
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_string());
+    Arrived {
+        status,
+        body,
+        events,
+    }
+}
+
+/// Time from the first event to `done`: how long the citizen watched the
+/// answer arrive instead of waiting for all of it.
+fn spread(a: &Arrived) -> Duration {
+    let first = a.events.first().map(|e| e.1).unwrap();
+    let done = a
+        .events
+        .iter()
+        .find(|e| e.0 == "done")
+        .map(|e| e.1)
+        .unwrap_or_else(|| panic!("no done event: {}", a.body));
+    done - first
+}
+
+#[test]
+fn behind_nginx_answers_stream_and_each_citizen_has_their_own_limit() {
+    let server = Server::start(
+        &service_kb(),
+        &[
+            ("GUICHET_ANSWER_MODE", "generative"),
+            ("GUICHET_SERVER_TRUSTED_PROXIES", r#"["127.0.0.1"]"#),
+            ("GUICHET_LIMITS_RATE_PER_MINUTE", "3"),
+        ],
+    );
+    let upstream = server.url.trim_start_matches("http://").to_string();
+    let guichet_port: u16 = upstream.rsplit(':').next().unwrap().parse().unwrap();
+    let nginx = Nginx::start(&upstream);
+
+    // (a) A generated answer through the proxy arrives event by event:
+    // its sources while the model is still writing, long before `done`.
+    let question = r#"{"message": "Quel est le prix de la cantine en maternelle ?"}"#;
+    let streamed = post_from("127.0.0.10", nginx.port, "/api/chat", question, &[]);
+    assert_eq!(streamed.status, 200, "{}", streamed.body);
+    assert_eq!(
+        streamed.events.first().map(|e| e.0.as_str()),
+        Some("sources")
+    );
+    assert!(
+        spread(&streamed) >= Duration::from_millis(300),
+        "the whole answer arrived within {:?}: {:?}",
+        spread(&streamed),
+        streamed.events
+    );
+
+    // (b) Two citizens behind the same proxy have separate limits.
+    let hello = r#"{"message": "Bonjour ?", "stream": false}"#;
+    let ask = |from: &str, port: u16, extra: &[(&str, &str)]| {
+        post_from(from, port, "/api/chat", hello, extra).status
+    };
+    let first: Vec<u16> = (0..4).map(|_| ask("127.0.0.2", nginx.port, &[])).collect();
+    assert_eq!(first, [200, 200, 200, 429]);
+    assert_eq!(ask("127.0.0.3", nginx.port, &[]), 200);
+
+    // (c) A forwarding header is believed only from the trusted proxy:
+    // sent straight to Guichet by another peer, or written by a citizen
+    // before nginx appends the real address, it changes nothing.
+    let spoof = [("X-Forwarded-For", "127.0.0.2")];
+    assert_eq!(ask("127.0.0.4", guichet_port, &spoof), 200);
+    assert_eq!(ask("127.0.0.5", nginx.port, &spoof), 200);
+    // And the exhausted citizen is still limited, whatever they claim.
+    let claim = [("X-Forwarded-For", "198.51.100.1")];
+    assert_eq!(ask("127.0.0.2", nginx.port, &claim), 429);
+}
