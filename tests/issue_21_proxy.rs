@@ -1,7 +1,9 @@
 //! Issue 21: Guichet behind Debian's nginx, configured with the shipped
 //! `deploy/nginx/guichet-locations.conf`: a streamed answer arrives event
 //! by event, each citizen has their own rate limit, and forwarding headers
-//! are believed only from the trusted proxy.
+//! are believed only from the trusted proxy. Also what a proxy in front
+//! relies on: the `Bearer` scheme in any case, and an upload announced
+//! larger than the limit refused before its body is read.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -224,4 +226,44 @@ fn behind_nginx_answers_stream_and_each_citizen_has_their_own_limit() {
     // And the exhausted citizen is still limited, whatever they claim.
     let claim = [("X-Forwarded-For", "198.51.100.1")];
     assert_eq!(ask("127.0.0.2", nginx.port, &claim), 429);
+}
+
+#[test]
+fn tokens_are_read_case_insensitively_and_an_oversized_upload_is_refused_before_its_body() {
+    let server = Server::start(&service_kb(), &[]);
+    let admin = super::support::token(&server, "root", "admin");
+    let port: u16 = server.url.rsplit(':').next().unwrap().parse().unwrap();
+    let request = |head: &str| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Read until the response head and some body are in, or the end.
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&out).contains("\r\n\r\n{") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    // RFC 7235: the scheme is case-insensitive.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let r = request(&format!(
+            "GET /api/me HTTP/1.1\r\nHost: x\r\nAuthorization: {scheme} {admin}\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(r.starts_with("HTTP/1.1 200"), "{scheme}: {r}");
+    }
+    // 2 GB announced, not one byte sent: the 413 comes at once.
+    let start = Instant::now();
+    let r = request(&format!(
+        "POST /api/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 2000000000\r\n\r\n"
+    ));
+    assert!(r.starts_with("HTTP/1.1 413"), "{r}");
+    assert!(r.contains("too_large"), "{r}");
+    assert!(start.elapsed() < Duration::from_secs(5));
 }

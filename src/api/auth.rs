@@ -38,8 +38,10 @@ impl FromRequestParts<AppState> for Staff {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.trim().split_once(' '))
+            // The scheme is case-insensitive (RFC 7235): `bearer` too.
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or(Error::Unauthorized)?;
         let found = engine.referents()?.authenticate(token)?;

@@ -475,6 +475,25 @@ pub fn routes(limit: usize) -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(show, replace, delete))
         .routes(routes!(job))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                // Refused before a byte of the body is read: without this, the
+                // limit is only met after `limit` bytes have come in.
+                let declared = req
+                    .headers()
+                    .get(axum::http::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if declared.is_some_and(|n| n > limit as u64) {
+                    return Error::TooLarge(format!(
+                        "La requête dépasse la taille maximale des envois ({} Mo).",
+                        limit >> 20
+                    ))
+                    .into_response();
+                }
+                next.run(req).await
+            },
+        ))
 }
 
 #[cfg(test)]
