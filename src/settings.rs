@@ -90,6 +90,11 @@ pub struct ServerSettings {
     /// address instead of the proxy's. Empty: the headers are ignored (a
     /// client could write anything there).
     pub trusted_proxies: Vec<String>,
+    /// When set, `/metrics` answers only to `Authorization: Bearer` this
+    /// token (Prometheus: `authorization: { credentials: … }`). Empty: open
+    /// to whoever reaches the server (keep it on loopback or behind the
+    /// proxy's `allow`).
+    pub metrics_token: String,
 }
 
 impl ServerSettings {
@@ -117,6 +122,7 @@ impl Default for ServerSettings {
             demo_corpus: "ingest/demo/documents".into(),
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            metrics_token: String::new(),
         }
     }
 }

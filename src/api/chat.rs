@@ -29,7 +29,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::{client_ip, ApiJson, AppState};
 use crate::conversations::new_id;
-use crate::rag::{Answer, Event, Request as AskRequest, Source, Status, Turn};
+use crate::rag::{Answer, Event, Request as AskRequest, Source, Turn};
 use crate::{Error, Result};
 
 /// Exchanges of a conversation given to the assistant as history.
@@ -188,12 +188,7 @@ pub fn start_answer(
         watchdog.abort();
         match result {
             Ok(answer) => {
-                let idx = status_index(answer.status);
-                metrics.answers[idx].fetch_add(1, Ordering::Relaxed);
-                metrics.total_ms.observe(answer.timings.total_ms);
-                metrics
-                    .first_token_ms
-                    .observe(answer.timings.first_token_ms);
+                metrics.answered(&answer);
                 let answer_id = new_id();
                 match conversations.lock() {
                     Ok(mut c) => {
@@ -216,7 +211,7 @@ pub fn start_answer(
                     Error::Cancelled(_) if timed_out.load(Ordering::Relaxed) => Error::Timeout,
                     e => e,
                 };
-                metrics.failed.fetch_add(1, Ordering::Relaxed);
+                metrics.failed();
                 let _ = tx.blocking_send(Outgoing::Failed(e));
             }
         }
@@ -264,18 +259,6 @@ fn check_caps(state: &AppState, engine: &super::Engine, conversation: Option<&st
         }
     }
     Ok(())
-}
-
-/// Index of a status in [`super::Metrics::answers`].
-pub fn status_index(s: Status) -> usize {
-    match s {
-        Status::Answered => 0,
-        Status::Curated => 1,
-        Status::NotFound => 2,
-        Status::OutOfScope => 3,
-        Status::HandoffSuggested => 4,
-        Status::Refused => 5,
-    }
 }
 
 fn sse(event: &str, data: &impl Serialize) -> SseEvent {

@@ -4,7 +4,7 @@
 //!   `GET /api/conversations/{id}`;
 //! * [`openai`]: `POST /v1/chat/completions`, `GET /v1/models`,
 //!   `POST /v1/embeddings`, for the clients people already use;
-//! * [`health`]: `/healthz`, `/readyz`, `/metrics`;
+//! * [`health`]: `/healthz`, `/readyz`; [`metrics`]: `/metrics`;
 //! * [`limits`]: answer slots (503) and per-client rate limits (429);
 //! * [`error`]: the one mapping from errors to HTTP;
 //! * [`web`]: the citizen page and widget, the référent console.
@@ -22,13 +22,14 @@ pub mod error;
 pub mod health;
 pub mod index;
 pub mod limits;
+pub mod metrics;
 pub mod openai;
 pub mod referents;
 pub mod web;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -46,51 +47,7 @@ use crate::{Error, Result};
 
 pub use error::ApiJson;
 use limits::{Admission, ClientLimiter};
-
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Answers given, by status (index of [`crate::rag::Status`] order).
-    pub answers: [AtomicU64; 6],
-    /// Requests refused because every answer slot was taken.
-    pub overloaded: AtomicU64,
-    /// Requests refused by the rate limit.
-    pub rate_limited: AtomicU64,
-    /// Answers that failed or timed out.
-    pub failed: AtomicU64,
-    /// Time to the whole answer.
-    pub total_ms: Histogram,
-    /// Time to the first piece of answer text.
-    pub first_token_ms: Histogram,
-}
-
-/// Upper bounds of the latency buckets, in milliseconds (Prometheus
-/// histogram convention: cumulative counts, then `+Inf`).
-pub const LATENCY_BUCKETS_MS: [u64; 9] = [100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000];
-
-/// A latency histogram for `/metrics`, lock-free.
-#[derive(Debug, Default)]
-pub struct Histogram {
-    /// Observations at or below each bound of [`LATENCY_BUCKETS_MS`].
-    pub buckets: [AtomicU64; 9],
-    /// All observations.
-    pub count: AtomicU64,
-    /// Their sum, in milliseconds.
-    pub sum_ms: AtomicU64,
-}
-
-impl Histogram {
-    /// Records one duration.
-    pub fn observe(&self, ms: u64) {
-        for (b, bound) in self.buckets.iter().zip(LATENCY_BUCKETS_MS) {
-            if ms <= bound {
-                b.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_ms.fetch_add(ms, Ordering::Relaxed);
-    }
-}
+pub use metrics::Metrics;
 
 /// The state every handler sees.
 #[derive(Clone)]
@@ -148,14 +105,14 @@ impl AppState {
     pub fn check_rate(&self, ip: Option<IpAddr>) -> Result<()> {
         let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
         self.limiter.check(ip).inspect_err(|_| {
-            self.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+            self.metrics.rejected("rate_limited");
         })
     }
 
     /// An answer slot, counting refusals.
     pub fn admit(&self) -> Result<limits::Permit> {
         self.admission.acquire().inspect_err(|_| {
-            self.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
+            self.metrics.rejected("overloaded");
         })
     }
 }
@@ -236,7 +193,7 @@ pub fn api_routes(settings: &Settings) -> OpenApiRouter<AppState> {
         .routes(routes!(openai::embeddings))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
-        .routes(routes!(health::metrics))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(referents::feedback))
         .routes(routes!(referents::handoff))
         .routes(routes!(referents::list_handoffs))

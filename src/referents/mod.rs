@@ -90,7 +90,7 @@ fn digest(token: &str) -> String {
 }
 
 /// Compares two strings in time independent of where they differ.
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -267,3 +267,126 @@ fn tokens_are_read_case_insensitively_and_an_oversized_upload_is_refused_before_
     assert!(r.contains("too_large"), "{r}");
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+/// GET `url` (any server): status and body (0 when refused).
+fn get(url: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = Server::agent().get(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    // Refused while the server is still starting: status 0.
+    match req.call() {
+        Ok(mut r) => (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        ),
+        Err(_) => (0, String::new()),
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_the_metrics_with_their_token() {
+    let bin = PathBuf::from("/usr/bin/prometheus");
+    assert!(
+        bin.exists(),
+        "prometheus is needed for the monitoring test (Debian: apt install prometheus)"
+    );
+    let server = Server::start(&service_kb(), &[("GUICHET_SERVER_METRICS_TOKEN", "s3cret")]);
+    let r = server.ask("Combien coûte une carte d'identité ?", None);
+    assert!(r["status"].is_string(), "{r}");
+
+    // Restricted, and in the OpenMetrics conventions.
+    let url = format!("{}/metrics", server.url);
+    assert_eq!(get(&url, None).0, 401);
+    assert_eq!(get(&url, Some("wrong")).0, 401);
+    let (status, text) = get(&url, Some("s3cret"));
+    assert_eq!(status, 200);
+    for family in [
+        "guichet_answers",
+        "guichet_answer_duration_seconds",
+        "guichet_retrieval_duration_seconds",
+        "guichet_build",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds",
+        "process_open_fds",
+        "guichet_index_chunks",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} "))
+                && text.contains(&format!("# HELP {family} ")),
+            "{family} lacks its TYPE or HELP:\n{text}"
+        );
+    }
+    assert!(!text.contains("_ms"), "units are base units:\n{text}");
+    assert!(text.trim_end().ends_with("# EOF"));
+
+    // Debian's prometheus scrapes it every second with the token.
+    let dir = tempfile::tempdir().unwrap();
+    let target = server.url.trim_start_matches("http://");
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: guichet\n    authorization:\n      credentials: s3cret\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let mut prometheus = Command::new(&bin)
+        .arg(format!(
+            "--config.file={}",
+            dir.path().join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let query = |q: &str| -> Vec<serde_json::Value> {
+        let (s, body) = get(
+            &format!(
+                "http://127.0.0.1:{port}/api/v1/query?query={}",
+                q.replace('{', "%7B")
+                    .replace('}', "%7D")
+                    .replace('"', "%22")
+                    .replace('=', "%3D")
+            ),
+            None,
+        );
+        if s != 200 {
+            return Vec::new();
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    };
+    let value = |r: &serde_json::Value| -> f64 { r["value"][1].as_str().unwrap().parse().unwrap() };
+    let start = Instant::now();
+    let up = loop {
+        let r = query(r#"up{job="guichet"}"#);
+        if let Some(x) = r.first() {
+            if value(x) == 1.0 {
+                break true;
+            }
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let answers = query("sum(guichet_answers_total)");
+    let memory = query("process_resident_memory_bytes");
+    let build = query("guichet_build_info");
+    let _ = prometheus.kill();
+    let _ = prometheus.wait();
+    assert!(up, "prometheus never saw the target up");
+    assert!(
+        answers.first().is_some_and(|a| value(a) >= 1.0),
+        "{answers:?}"
+    );
+    assert!(memory.first().is_some_and(|m| value(m) > 1e6), "{memory:?}");
+    assert_eq!(build.len(), 1, "{build:?}");
+    assert_eq!(build[0]["metric"]["version"], env!("CARGO_PKG_VERSION"));
+}
