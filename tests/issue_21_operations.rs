@@ -390,3 +390,41 @@ fn a_real_prometheus_scrapes_the_metrics_with_their_token() {
     assert_eq!(build.len(), 1, "{build:?}");
     assert_eq!(build[0]["metric"]["version"], env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn the_shipped_systemd_unit_verifies_and_is_confined() {
+    let unit = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/guichet.service"),
+    )
+    .unwrap();
+    // The unit as installed, pointing at this build's binary.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("guichet.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/guichet", env!("CARGO_BIN_EXE_guichet")),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze is needed for the unit test (Debian: apt install systemd)");
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+    // systemd's own measure of what the service can reach: "OK" is under 4.
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let exposure: f64 = text
+        .lines()
+        .find_map(|l| l.split("exposure level for guichet.service:").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
+    assert!(exposure <= 3.0, "exposure {exposure}:\n{text}");
+}
