@@ -45,6 +45,11 @@ fn compose_file_is_valid() {
         "/var/lib/guichet/models",
         "/etc/guichet/guichet.toml",
         "127.0.0.1",
+        // Confinement (issue 21).
+        "read_only: true",
+        "no-new-privileges:true",
+        "- ALL",
+        "memory: \"3221225472\"",
     ] {
         assert!(stdout.contains(want), "no {want:?} in:\n{stdout}\n{stderr}");
     }
