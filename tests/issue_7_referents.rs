@@ -362,21 +362,28 @@ fn stats_count_the_questions_asked_with_their_topics_and_metrics_parse() {
     let (s, _) = call(&server, "GET", "/api/stats?from=hier", Some(&t), None);
     assert_eq!(s, 422);
 
-    // /metrics is Prometheus text: `# HELP`/`# TYPE` lines and samples.
+    // /metrics is OpenMetrics text: `# HELP`/`# TYPE`/`# UNIT` lines,
+    // samples, and `# EOF` last.
     let (status, body) = server.get("/metrics");
     assert_eq!(status, 200);
     let re = regex::Regex::new(r#"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? -?[0-9.eE+-]+$"#).unwrap();
     for line in body.lines().filter(|l| !l.is_empty()) {
         assert!(
-            line.starts_with("# HELP ") || line.starts_with("# TYPE ") || re.is_match(line),
+            ["# HELP ", "# TYPE ", "# UNIT "]
+                .iter()
+                .any(|p| line.starts_with(p))
+                || line == "# EOF"
+                || re.is_match(line),
             "{line}"
         );
     }
+    assert_eq!(body.lines().last(), Some("# EOF"));
     assert!(
-        body.contains("guichet_answers_total{status=\"answered\"} 1"),
+        body.contains("guichet_answers_total{status=\"answered\",mode=\"extractive\"} 1"),
         "{body}"
     );
-    // Latency histograms: cumulative buckets up to +Inf = every answer.
+    // Latency histograms in seconds: cumulative buckets up to +Inf = every
+    // answer.
     let value = |prefix: &str| -> Vec<f64> {
         body.lines()
             .filter(|l| l.starts_with(prefix))
@@ -385,9 +392,13 @@ fn stats_count_the_questions_asked_with_their_topics_and_metrics_parse() {
     };
     let answers: f64 = value("guichet_answers_total{").iter().sum();
     assert!(answers >= 3.0, "{body}");
-    for h in ["guichet_answer_duration_ms", "guichet_answer_first_text_ms"] {
+    for h in [
+        "guichet_answer_duration_seconds",
+        "guichet_answer_first_text_seconds",
+        "guichet_retrieval_duration_seconds",
+    ] {
         let buckets = value(&format!("{h}_bucket"));
-        assert_eq!(buckets.len(), 10, "{body}");
+        assert_eq!(buckets.len(), 11, "{body}");
         assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
         assert_eq!(*buckets.last().unwrap(), answers);
         assert_eq!(value(&format!("{h}_count")), vec![answers]);
