@@ -11,15 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::support::{service_kb, Server};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use super::support::{free_port, service_kb, Server};
 
 /// Debian's nginx on 127.0.0.1, its files in a temporary folder, serving
 /// the shipped locations on `port`.

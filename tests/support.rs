@@ -11,6 +11,15 @@ pub fn models_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/weights"))
 }
 
+/// A port free on 127.0.0.1 at the time of the call.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A `guichet` command with a clean environment for our variables.
 pub fn guichet() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_guichet"));

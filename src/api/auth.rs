@@ -29,21 +29,24 @@ impl Staff {
     }
 }
 
+/// The token of an `Authorization: Bearer` header; the scheme is
+/// case-insensitive (RFC 7235).
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let engine = state.engine()?;
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().split_once(' '))
-            // The scheme is case-insensitive (RFC 7235): `bearer` too.
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or(Error::Unauthorized)?;
+        let token = bearer_token(&parts.headers).ok_or(Error::Unauthorized)?;
         let found = engine.referents()?.authenticate(token)?;
         let (name, role) = found.ok_or(Error::Unauthorized)?;
         Ok(Staff { name, role })

@@ -25,7 +25,6 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::AppState;
-use crate::rag::Mode;
 use crate::{Error, Result};
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -78,7 +77,7 @@ impl Metrics {
         self.answers
             .get_or_create(&AnswerLabels {
                 status: answer.status.as_str().into(),
-                mode: mode_name(answer.mode).into(),
+                mode: answer.mode.as_str().into(),
             })
             .inc();
         let t = &answer.timings;
@@ -100,10 +99,6 @@ impl Metrics {
             })
             .inc();
     }
-}
-
-fn mode_name(m: Mode) -> &'static str {
-    m.as_str()
 }
 
 /// What is read at scrape time: the engine, the limiter, the process.
@@ -192,7 +187,7 @@ impl Snapshot {
         };
         if let Ok(e) = state.engine() {
             if let Ok(kb) = e.kb() {
-                s.documents = kb.store().documents().ok().map(|d| d.len() as i64);
+                s.documents = kb.store().document_count().ok();
                 s.chunks = kb.store().chunk_count().ok();
             }
             if let Some(g) = e.assistant.generator() {
@@ -352,14 +347,8 @@ fn allowed(state: &AppState, headers: &HeaderMap) -> bool {
     if want.is_empty() {
         return true;
     }
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .is_some_and(|(scheme, token)| {
-            scheme.eq_ignore_ascii_case("bearer")
-                && crate::referents::constant_time_eq(token.trim(), want)
-        })
+    super::auth::bearer_token(headers)
+        .is_some_and(|token| crate::referents::constant_time_eq(token, want))
 }
 
 /// `GET /metrics`: the service's figures in the OpenMetrics text format.

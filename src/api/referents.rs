@@ -39,19 +39,7 @@ async fn vectors(state: &AppState, c: &Curated) -> Result<Vec<(String, Vec<f32>)
 }
 
 fn check_curated(c: &Curated) -> Result<()> {
-    if c.question.trim().is_empty() || c.answer.trim().is_empty() {
-        return Err(Error::Invalid(
-            "Une réponse validée a besoin d'une question et d'une réponse.".into(),
-        ));
-    }
-    if let Some(d) = &c.expires_at {
-        if crate::time::days_since_epoch(d).is_none() {
-            return Err(Error::Invalid(
-                "« expires_at » doit être une date AAAA-MM-JJ.".into(),
-            ));
-        }
-    }
-    Ok(())
+    c.problem().map_or(Ok(()), |p| Err(Error::Invalid(p)))
 }
 
 /// `GET /api/curated`: every curated answer, with whether it is expired.
@@ -71,8 +59,10 @@ pub async fn create_curated(
     staff: Staff,
     ApiJson(mut c): ApiJson<Curated>,
 ) -> Result<Response> {
-    check_curated(&c)?;
     c.validated_by = staff.name.clone();
+    // Validated now, by this référent: whatever the body said.
+    c.validated_at.clear();
+    check_curated(&c)?;
     let v = vectors(&state, &c).await?;
     let mut s = store(&state)?;
     let id = s.add_curated(&c, &v)?;

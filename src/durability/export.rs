@@ -441,28 +441,8 @@ pub fn validate(k: &Knowledge) -> Result<()> {
     };
     let blank = |s: &str| s.trim().is_empty();
     for (i, c) in k.curated.iter().enumerate() {
-        if blank(&c.question) || blank(&c.answer) {
-            return bad(
-                "curated.jsonl",
-                i,
-                "réponse validée sans question ou sans réponse".into(),
-            );
-        }
-        if !c.validated_at.is_empty() && !crate::time::is_date_or_time(&c.validated_at) {
-            return bad(
-                "curated.jsonl",
-                i,
-                format!("date de validation invalide « {} »", c.validated_at),
-            );
-        }
-        if let Some(e) = c.expires_at.as_deref() {
-            if crate::time::days_since_epoch(e).is_none() {
-                return bad(
-                    "curated.jsonl",
-                    i,
-                    format!("date d'expiration invalide « {e} » (AAAA-MM-JJ)"),
-                );
-            }
+        if let Some(problem) = c.to_curated().problem() {
+            return bad("curated.jsonl", i, problem);
         }
     }
     for (i, e) in k.exclusions.iter().enumerate() {

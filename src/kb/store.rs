@@ -410,6 +410,14 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// Number of documents (a count, not their rows: `/metrics` asks at
+    /// every scrape while holding the knowledge base).
+    pub fn document_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?)
+    }
+
     /// Number of chunks.
     pub fn chunk_count(&self) -> Result<i64> {
         Ok(self

@@ -40,6 +40,32 @@ pub struct Curated {
     pub expires_at: Option<String>,
 }
 
+impl Curated {
+    /// What makes this answer unfit to be stored (French, for the référent),
+    /// if anything: one check for the API and for imports.
+    pub fn problem(&self) -> Option<String> {
+        if self.question.trim().is_empty() || self.answer.trim().is_empty() {
+            return Some("Une réponse validée a besoin d'une question et d'une réponse.".into());
+        }
+        if !self.validated_at.is_empty() && !crate::time::is_date_or_time(&self.validated_at) {
+            return Some(format!(
+                "date de validation invalide « {} »",
+                self.validated_at
+            ));
+        }
+        match self.expires_at.as_deref() {
+            Some(d) if crate::time::days_since_epoch(d).is_none() => Some(format!(
+                "« expires_at » doit être une date AAAA-MM-JJ (« {d} »)."
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The columns [`Referents::curated_row`] reads, in its order.
+const COLUMNS: &str =
+    "id, question, variants, answer, sources, validated_by, validated_at, expires_at";
+
 fn insert_vectors(conn: &Connection, id: i64, vectors: &[(String, Vec<f32>)]) -> Result<()> {
     for (text, v) in vectors {
         conn.execute(
@@ -57,8 +83,7 @@ fn insert_vectors(conn: &Connection, id: i64, vectors: &[(String, Vec<f32>)]) ->
 pub fn curated_by_question(conn: &Connection, question: &str) -> Result<Option<Curated>> {
     Ok(conn
         .query_row(
-            "SELECT id, question, variants, answer, sources, validated_by, validated_at, expires_at
-             FROM curated WHERE question = ?1 ORDER BY id LIMIT 1",
+            &format!("SELECT {COLUMNS} FROM curated WHERE question = ?1 ORDER BY id LIMIT 1"),
             [question],
             Referents::curated_row,
         )
@@ -145,8 +170,7 @@ impl Referents {
         Ok(deleted)
     }
 
-    /// A curated answer from a row of `id, question, variants, answer,
-    /// sources, validated_by, validated_at, expires_at`.
+    /// A curated answer from a row of [`COLUMNS`].
     pub(crate) fn curated_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Curated> {
         Ok(Curated {
             id: r.get(0)?,
@@ -162,10 +186,9 @@ impl Referents {
 
     /// Every curated answer (expired ones too), newest first.
     pub fn curated(&self) -> Result<Vec<Curated>> {
-        let mut st = self.conn.prepare(
-            "SELECT id, question, variants, answer, sources, validated_by, validated_at, expires_at
-             FROM curated ORDER BY id DESC",
-        )?;
+        let mut st = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM curated ORDER BY id DESC"))?;
         let rows = st.query_map([], Self::curated_row)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -175,8 +198,7 @@ impl Referents {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, question, variants, answer, sources, validated_by, validated_at, expires_at
-                 FROM curated WHERE id = ?1",
+                &format!("SELECT {COLUMNS} FROM curated WHERE id = ?1"),
                 [id],
                 Self::curated_row,
             )
