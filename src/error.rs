@@ -87,6 +87,10 @@ pub enum Error {
     /// The token's role may not do this.
     #[error("forbidden for this role")]
     Forbidden,
+    /// The request contradicts the current state (e.g. revoking the last
+    /// admin); the message is in French.
+    #[error("{0}")]
+    Conflict(String),
     /// A part of the service is not running.
     #[error("{0}")]
     Unavailable(String),

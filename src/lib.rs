@@ -31,6 +31,7 @@ pub mod engine;
 pub mod error;
 pub mod evaluation;
 pub mod kb;
+pub mod notify;
 pub mod parse;
 pub mod rag;
 pub mod referents;

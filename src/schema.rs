@@ -8,7 +8,9 @@
 //! 2. conversations and answers;
 //! 3. the référents' tables (users, audit, curated answers, exclusions,
 //!    feedback, reviews, handoffs), `answers.fallback`, imported
-//!    evaluation cases (`eval_cases`) and the `migrations` log.
+//!    evaluation cases (`eval_cases`) and the `migrations` log;
+//! 4. users' expiry, last use, e-mail and topics; the `notifications`
+//!    outbox (notices to référents waiting for delivery).
 //!
 //! Every store opens the database through [`open`], which creates a new
 //! database at [`CURRENT`], refuses a database newer than this binary
@@ -61,7 +63,7 @@ pub fn json_column<T: serde::de::DeserializeOwned>(
 }
 
 /// The schema version this binary reads and writes.
-pub const CURRENT: i64 = 3;
+pub const CURRENT: i64 = 4;
 
 /// Version 1: the knowledge base.
 const V1: &str = "
@@ -211,6 +213,31 @@ CREATE TABLE IF NOT EXISTS migrations (
 );
 ";
 
+/// Version 4: accounts that expire and say when they were last used, with
+/// an e-mail and topics for notices; the outbox of those notices.
+const V4: &str = "
+ALTER TABLE users ADD COLUMN expires_at TEXT;
+ALTER TABLE users ADD COLUMN last_used_at TEXT;
+ALTER TABLE users ADD COLUMN email TEXT;
+ALTER TABLE users ADD COLUMN topics TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    last_error TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications(status, next_attempt_at);
+";
+
 /// Brings a database from version `to - 1` to version `to`.
 fn step(conn: &Connection, to: i64) -> Result<()> {
     match to {
@@ -227,6 +254,7 @@ fn step(conn: &Connection, to: i64) -> Result<()> {
                 )?;
             }
         }
+        4 => conn.execute_batch(V4)?,
         v => {
             return Err(Error::Usage(format!(
                 "no migration to schema version {v}: this is a bug"

@@ -48,6 +48,8 @@ pub struct Settings {
     pub backup: BackupSettings,
     /// Limits on the documents ingested.
     pub ingest: IngestSettings,
+    /// Référents told by e-mail or webhook when a citizen needs a person.
+    pub notify: NotifySettings,
 }
 
 impl Default for Settings {
@@ -67,6 +69,7 @@ impl Default for Settings {
             widget: WidgetSettings::default(),
             backup: BackupSettings::default(),
             ingest: IngestSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }
@@ -427,6 +430,104 @@ impl Default for BackupSettings {
     }
 }
 
+/// How the e-mail relay is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS before anything is sent
+    /// (port 587 by default); refused when the relay cannot upgrade.
+    Starttls,
+    /// TLS from the first byte (SMTPS, port 465 by default).
+    Tls,
+    /// No encryption: only for a relay on the same machine (port 25).
+    None,
+}
+
+/// `[notify]`: when a citizen asks for a person (a handoff) or flags an
+/// answer, the référents are told by e-mail and/or a signed webhook.
+/// Notices are queued in the database and delivered by a background task
+/// with retries, so a slow or absent relay never delays the citizen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifySettings {
+    /// The e-mail relay's host name (empty: no e-mail).
+    pub smtp_host: String,
+    /// Its port (0: 587 with STARTTLS, 465 with TLS, 25 without).
+    pub smtp_port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_tls: SmtpTls,
+    /// User name for the relay (empty: no authentication).
+    pub smtp_user: String,
+    /// Its password (better set as `GUICHET_NOTIFY_SMTP_PASSWORD`).
+    pub smtp_password: String,
+    /// A certificate authority (PEM file) to trust for the relay and the
+    /// webhook, for an internal CA (empty: the public roots).
+    pub ca_file: String,
+    /// The sender, e.g. `Guichet <guichet@ville.fr>`.
+    pub from: String,
+    /// Addresses told of every notice, besides the users whose topics
+    /// match (see `guichet users add --email --topics`).
+    pub to: Vec<String>,
+    /// A URL that receives each notice as a JSON POST (empty: none).
+    pub webhook_url: String,
+    /// Key of the HMAC-SHA256 signature of the webhook's body (header
+    /// `X-Guichet-Signature`); empty: unsigned.
+    pub webhook_secret: String,
+    /// Also tell when a citizen rates an answer down.
+    pub on_flagged: bool,
+    /// Put the citizen's contact details in the notice; off by default,
+    /// the référent reads them in the console.
+    pub include_contact: bool,
+    /// The console's public address, linked from every notice (empty: no
+    /// link).
+    pub console_url: String,
+    /// Seconds before the first retry of a failed delivery; each retry
+    /// waits twice as long, up to an hour.
+    pub retry_secs: u64,
+    /// Deliveries tried before a notice is given up (then logged and
+    /// counted in /metrics).
+    pub max_attempts: u32,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            smtp_host: String::new(),
+            smtp_port: 0,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_user: String::new(),
+            smtp_password: String::new(),
+            ca_file: String::new(),
+            from: String::new(),
+            to: Vec::new(),
+            webhook_url: String::new(),
+            webhook_secret: String::new(),
+            on_flagged: true,
+            include_contact: false,
+            console_url: String::new(),
+            retry_secs: 30,
+            max_attempts: 10,
+        }
+    }
+}
+
+impl NotifySettings {
+    /// Whether any channel is configured.
+    pub fn enabled(&self) -> bool {
+        !self.smtp_host.trim().is_empty() || !self.webhook_url.trim().is_empty()
+    }
+
+    /// The relay's port, with the default of its security mode.
+    pub fn port(&self) -> u16 {
+        match (self.smtp_port, self.smtp_tls) {
+            (0, SmtpTls::Starttls) => 587,
+            (0, SmtpTls::Tls) => 465,
+            (0, SmtpTls::None) => 25,
+            (p, _) => p,
+        }
+    }
+}
+
 /// `[ingest]`: what one document may cost. Documents are parsed in worker
 /// processes under these limits (see [`crate::parse`]); a file past one of
 /// them is refused alone, with its name and the limit, and the others go
@@ -619,6 +720,19 @@ impl Settings {
             return Err(Error::Usage(format!(
                 "widget.embed_origins: {o:?} is not an origin such as https://www.ville.fr (scheme and host, no path)"
             )));
+        }
+        let n = &self.notify;
+        if !n.smtp_host.trim().is_empty() && n.from.trim().is_empty() {
+            return bad(
+                "notify.from is needed to send e-mail (e.g. \"Guichet <guichet@ville.fr>\")",
+            );
+        }
+        let url = n.webhook_url.trim();
+        if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
+            return bad("notify.webhook_url must be an http:// or https:// URL");
+        }
+        if n.max_attempts == 0 || n.retry_secs == 0 {
+            return bad("notify.max_attempts and notify.retry_secs must be at least 1");
         }
         if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
             return Err(Error::Usage(format!(

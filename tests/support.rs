@@ -385,10 +385,10 @@ pub fn call(
             req.call().unwrap()
         }
         (m, b) => {
-            let mut req = if m == "PUT" {
-                agent.put(&url)
-            } else {
-                agent.post(&url)
+            let mut req = match m {
+                "PUT" => agent.put(&url),
+                "PATCH" => agent.patch(&url),
+                _ => agent.post(&url),
             };
             req = req.header("Content-Type", "application/json");
             if let Some(t) = token {

@@ -7,6 +7,7 @@ mod cli;
 mod issue_10_durability;
 mod issue_17_hostile_files;
 mod issue_18_models;
+mod issue_21_notices;
 mod issue_21_operations;
 mod issue_3_models_fetch;
 mod issue_4_generation;

@@ -47,7 +47,8 @@ impl FromRequestParts<AppState> for Staff {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let engine = state.engine()?;
         let token = bearer_token(&parts.headers).ok_or(Error::Unauthorized)?;
-        let found = engine.referents()?.authenticate(token)?;
+        let today = crate::time::local_today(&state.settings.town.zone());
+        let found = engine.referents()?.authenticate(token, &today)?;
         let (name, role) = found.ok_or(Error::Unauthorized)?;
         Ok(Staff { name, role })
     }

@@ -21,6 +21,7 @@ impl Error {
             Error::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", m.clone()),
             Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone()),
             Error::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
+            Error::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
             Error::Ingest(_) | Error::Parse(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "document_refused",

@@ -110,6 +110,7 @@ struct Snapshot {
     documents: Option<i64>,
     chunks: Option<i64>,
     generator: Option<(u64, u64, u64)>,
+    outbox: Option<crate::referents::notifications::OutboxCounts>,
     process: Process,
 }
 
@@ -190,6 +191,9 @@ impl Snapshot {
                 s.documents = kb.store().document_count().ok();
                 s.chunks = kb.store().chunk_count().ok();
             }
+            if state.notices.is_some() {
+                s.outbox = e.referents().ok().and_then(|r| r.outbox_counts().ok());
+            }
             if let Some(g) = e.assistant.generator() {
                 let st = g.stats();
                 s.generator = Some((
@@ -268,6 +272,30 @@ impl Collector for Snapshot {
                 "Chunks (searchable passages) in the knowledge base.",
                 None,
                 c,
+            )?;
+        }
+        if let Some(o) = self.outbox {
+            let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            gauge(
+                e,
+                "guichet_notices_pending",
+                "Notices to référents waiting for delivery or a retry.",
+                None,
+                n(o.pending),
+            )?;
+            counter(
+                e,
+                "guichet_notices_sent",
+                "Notices to référents delivered (e-mails and webhook calls).",
+                None,
+                o.sent,
+            )?;
+            counter(
+                e,
+                "guichet_notices_failed",
+                "Notices to référents given up after [notify] max_attempts tries.",
+                None,
+                o.failed,
             )?;
         }
         if let Some((generations, cancelled, tokens)) = self.generator {

@@ -25,6 +25,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openai;
 pub mod referents;
+pub mod users;
 pub mod web;
 
 use std::net::{IpAddr, SocketAddr};
@@ -67,6 +68,8 @@ pub struct AppState {
     pub reembed: index::ReembedSlot,
     /// Reverse proxies whose forwarding headers are believed.
     pub trusted: Arc<Vec<ipnet::IpNet>>,
+    /// Wakes the notices' delivery thread (`None`: notices are off).
+    pub notices: Option<crate::notify::deliver::Waker>,
 }
 
 impl AppState {
@@ -80,6 +83,7 @@ impl AppState {
             jobs: Arc::new(documents::Jobs::default()),
             reembed: Arc::default(),
             trusted: Arc::new(settings.server.trusted_networks()),
+            notices: None,
             settings: Arc::new(settings),
         }
     }
@@ -211,6 +215,8 @@ pub fn api_routes(settings: &Settings) -> OpenApiRouter<AppState> {
         .routes(routes!(referents::review_queue))
         .routes(routes!(referents::review))
         .routes(routes!(referents::audit))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::update_user, users::revoke_user))
         .routes(routes!(referents::stats))
         .routes(routes!(referents::export))
         .routes(routes!(referents::import))
@@ -247,6 +253,7 @@ fn with_common_responses(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::
             &mut item.get,
             &mut item.post,
             &mut item.put,
+            &mut item.patch,
             &mut item.delete,
         ]
         .into_iter()
@@ -335,7 +342,10 @@ pub async fn serve(config: Config) -> Result<()> {
         path: PathBuf::from(&bind),
         source,
     })?;
-    let state = AppState::new(config.settings.clone());
+    let mut state = AppState::new(config.settings.clone());
+    // A bad [notify] setting stops the start here, with its key.
+    state.notices =
+        crate::notify::deliver::start(config.data_dir.join("guichet.db"), &config.settings.notify)?;
     if config.settings.backup.every_hours > 0.0 {
         tokio::spawn(crate::engine::scheduled_backups(
             config.data_dir.clone(),
@@ -539,7 +549,7 @@ mod tests {
         let mut undocumented = Vec::new();
         for (path, item) in paths {
             let uri = placeholder.replace_all(path, "1").into_owned();
-            for method in ["get", "post", "put", "delete"] {
+            for method in ["get", "post", "put", "patch", "delete"] {
                 if item.get(method).is_none() {
                     continue;
                 }

@@ -158,6 +158,20 @@ pub async fn delete_exclusion(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Queues a notice to the référents and wakes its delivery. A failure to
+/// queue is logged, never given to the citizen: their request is stored
+/// and shown in the console whatever happens to the notice.
+fn queue_notice(state: &AppState, notice: &crate::notify::Notice<'_>) {
+    let Some(waker) = &state.notices else {
+        return;
+    };
+    match store(state).and_then(|s| crate::notify::queue(&s, &state.settings, notice)) {
+        Ok(0) => {}
+        Ok(_) => waker.wake(),
+        Err(e) => tracing::error!("notice {} not queued: {e}", notice.reference),
+    }
+}
+
 /// The body of `POST /api/feedback`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +215,19 @@ pub async fn feedback(
         .as_deref()
         .map(guichet_text::privacy::mask_personal_data);
     store(&state)?.add_feedback(&f.answer_id, up, comment.as_deref())?;
+    if !up {
+        let flagged = engine.conversations()?.message(&f.answer_id)?;
+        if let Some(m) = flagged {
+            let notice = crate::notify::Notice {
+                event: crate::notify::Event::Flagged,
+                reference: &f.answer_id,
+                exchanges: std::slice::from_ref(&m),
+                message: comment.as_deref().unwrap_or_default(),
+                contact: None,
+            };
+            queue_notice(&state, &notice);
+        }
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -241,6 +268,18 @@ pub async fn handoff(
     }
     let contact = h.contact.unwrap_or_else(|| serde_json::json!({}));
     let t = store(&state)?.open_handoff(&h.conversation_id, &contact, &message)?;
+    let exchanges = engine
+        .conversations()?
+        .messages(&h.conversation_id)?
+        .unwrap_or_default();
+    let notice = crate::notify::Notice {
+        event: crate::notify::Event::Handoff,
+        reference: &t.reference,
+        exchanges: &exchanges,
+        message: &message,
+        contact: Some(&contact),
+    };
+    queue_notice(&state, &notice);
     let town = &state.settings.town;
     Ok((
         StatusCode::CREATED,

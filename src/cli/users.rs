@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::referents::{Referents, Role};
+use crate::referents::{Profile, Referents, Role};
 use crate::{Error, Result};
 
 #[derive(Debug, Subcommand)]
@@ -15,6 +15,17 @@ pub(super) enum UsersCommand {
         /// `referent` (documents, curated answers, review) or `admin`.
         #[arg(long, default_value = "referent")]
         role: Role,
+        /// The last day the token is valid (YYYY-MM-DD, the town's time
+        /// zone); without it the token does not expire.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// Where the user receives notices (handoffs, answers rated down).
+        #[arg(long)]
+        email: Option<String>,
+        /// A topic of those notices (a word or phrase; repeat for several);
+        /// none: every notice.
+        #[arg(long = "topic", value_name = "TOPIC")]
+        topics: Vec<String>,
     },
     /// List the users (no secrets).
     List,
@@ -28,8 +39,22 @@ pub(super) enum UsersCommand {
 pub(super) fn run(config: &Config, cmd: UsersCommand) -> Result<()> {
     let store = Referents::open(&config.data_dir.join("guichet.db"))?;
     match cmd {
-        UsersCommand::Add { name, role } => {
-            let token = store.add_user(&name, role)?;
+        UsersCommand::Add {
+            name,
+            role,
+            expires,
+            email,
+            topics,
+        } => {
+            if let Some(p) = crate::referents::name_problem(&name) {
+                return Err(Error::Usage(p));
+            }
+            let profile = Profile {
+                expires_at: expires,
+                email,
+                topics,
+            };
+            let token = store.add_user(&name, role, &profile)?;
             eprintln!(
                 "user {name} ({}) created; its token, shown only now:",
                 role.as_str()
@@ -39,10 +64,15 @@ pub(super) fn run(config: &Config, cmd: UsersCommand) -> Result<()> {
         UsersCommand::List => {
             for u in store.users()? {
                 println!(
-                    "{:<24} {:<9} created {}{}",
+                    "{:<24} {:<9} created {}, last used {}{}{}{}",
                     u.name,
                     u.role.as_str(),
                     u.created_at,
+                    u.last_used_at.as_deref().unwrap_or("never"),
+                    u.expires_at
+                        .map_or(String::new(), |d| format!(", expires after {d}")),
+                    u.email
+                        .map_or(String::new(), |e| format!(", notices to {e}")),
                     u.revoked_at
                         .map_or(String::new(), |r| format!(", revoked {r}"))
                 );

@@ -296,29 +296,25 @@ impl Conversations {
         if !self.exists(id)? {
             return Ok(None);
         }
-        let mut st = self.conn.prepare_cached(
-            "SELECT id, question, standalone, answer, status, confidence, topic, sources,
-                    timings, model, created_at
-             FROM answers WHERE conversation_id = ?1 ORDER BY ordinal",
-        )?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM answers WHERE conversation_id = ?1 ORDER BY ordinal"
+        ))?;
         let rows = st
-            .query_map([id], |r| {
-                Ok(StoredMessage {
-                    answer_id: r.get(0)?,
-                    question: r.get(1)?,
-                    standalone_question: r.get(2)?,
-                    answer: r.get(3)?,
-                    status: r.get(4)?,
-                    confidence: r.get(5)?,
-                    topic: r.get(6)?,
-                    sources: json_column(r, 7, "answers")?,
-                    timings: json_column(r, 8, "answers")?,
-                    model: r.get(9)?,
-                    created_at: r.get(10)?,
-                })
-            })?
+            .query_map([id], message_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Some(rows))
+    }
+
+    /// One answer with its question; `None` if unknown.
+    pub fn message(&self, answer_id: &str) -> Result<Option<StoredMessage>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM answers WHERE id = ?1"),
+                [answer_id],
+                message_row,
+            )
+            .optional()?)
     }
 
     /// Up to `n` stored questions asked between `from` and `to` (ISO dates,
@@ -359,6 +355,25 @@ impl Conversations {
             .optional()?
             .flatten())
     }
+}
+
+const MESSAGE_COLUMNS: &str =
+    "id, question, standalone, answer, status, confidence, topic, sources, timings, model, created_at";
+
+fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        answer_id: r.get(0)?,
+        question: r.get(1)?,
+        standalone_question: r.get(2)?,
+        answer: r.get(3)?,
+        status: r.get(4)?,
+        confidence: r.get(5)?,
+        topic: r.get(6)?,
+        sources: json_column(r, 7, "answers")?,
+        timings: json_column(r, 8, "answers")?,
+        model: r.get(9)?,
+        created_at: r.get(10)?,
+    })
 }
 
 #[cfg(test)]

@@ -175,6 +175,15 @@ pub struct UserRecord {
     /// Revoked.
     #[serde(default)]
     pub revoked_at: Option<String>,
+    /// The last day the token is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Where notices go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Topics of its notices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<String>,
 }
 
 /// Everything an export holds.
@@ -239,6 +248,9 @@ pub fn collect(db: &Path) -> Result<Knowledge> {
             role: u.role.as_str().to_string(),
             created_at: u.created_at,
             revoked_at: u.revoked_at,
+            expires_at: u.expires_at,
+            email: u.email,
+            topics: u.topics,
         })
         .collect();
     k.users.sort_by(|a, b| a.name.cmp(&b.name));
@@ -481,6 +493,14 @@ pub fn validate(k: &Knowledge) -> Result<()> {
         if blank(&u.name) {
             return bad("users.jsonl", i, "utilisateur sans nom".into());
         }
+        let profile = referents::Profile {
+            expires_at: u.expires_at.clone(),
+            email: u.email.clone(),
+            topics: u.topics.clone(),
+        };
+        if let Some(p) = profile.problem() {
+            return bad("users.jsonl", i, p);
+        }
         if u.role.parse::<crate::referents::Role>().is_err() {
             return bad(
                 "users.jsonl",
@@ -657,7 +677,12 @@ pub fn import(
             .role
             .parse()
             .map_err(|e: String| Error::Invalid(format!("users.jsonl: {e}")))?;
-        let token = referents::insert_user(&tx, &u.name, role)?;
+        let profile = referents::Profile {
+            expires_at: u.expires_at.clone(),
+            email: u.email.clone(),
+            topics: u.topics.clone(),
+        };
+        let token = referents::insert_user(&tx, &u.name, role, &profile)?;
         if u.revoked_at.is_some() {
             referents::revoke_on(&tx, &u.name)?;
         } else {
