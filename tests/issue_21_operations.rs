@@ -420,3 +420,143 @@ fn the_shipped_systemd_unit_verifies_and_is_confined() {
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
     assert!(exposure <= 3.0, "exposure {exposure}:\n{text}");
 }
+
+/// Runs `program args`, failing the test with its output unless it works;
+/// its stdout.
+fn succeed(program: &str, args: &[&std::ffi::OsStr]) -> String {
+    let o = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        o.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_debian_package_holds_the_binary_the_unit_and_the_configuration() {
+    // cargo-deb packages this build's binary as it is (`.ci/run` installs
+    // cargo-deb; a release package is `cargo deb`).
+    let out = tempfile::tempdir().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let o = Command::new(env!("CARGO"))
+        .args([
+            "deb",
+            "--no-build",
+            "--profile",
+            "dev",
+            "--no-strip",
+            "--no-dbgsym",
+            "--fast",
+            "-q",
+        ])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .arg("-o")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "cargo deb (cargo install --locked cargo-deb): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let deb = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .expect("a .deb");
+    let deb = deb.as_os_str();
+    let fields = succeed(
+        "dpkg-deb",
+        &[
+            "-f".as_ref(),
+            deb,
+            "Package".as_ref(),
+            "Depends".as_ref(),
+            "Recommends".as_ref(),
+        ],
+    );
+    assert!(fields.contains("Package: guichet"), "{fields}");
+    assert!(fields.contains("libc6"), "{fields}");
+    assert!(fields.contains("python3-pip"), "{fields}");
+    // The files, with the secrets file readable by root only.
+    let listing = succeed("dpkg-deb", &["-c".as_ref(), deb]);
+    for (mode, path) in [
+        ("-rwxr-xr-x", "./usr/bin/guichet"),
+        ("-rw-r--r--", "./usr/lib/systemd/system/guichet.service"),
+        ("-rw-r--r--", "./etc/guichet/guichet.toml"),
+        ("-rw-------", "./etc/guichet/secrets.env"),
+        ("-rw-r--r--", "./usr/share/doc/guichet/guichet.example.toml"),
+        (
+            "-rw-r--r--",
+            "./usr/share/doc/guichet/nginx/guichet-site.conf",
+        ),
+    ] {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.starts_with(mode) && l.ends_with(path)),
+            "{mode} {path} in:\n{listing}"
+        );
+    }
+    // The configuration survives upgrades (conffiles); the scripts reload
+    // systemd and restart a running service on upgrade.
+    let control = tempfile::tempdir().unwrap();
+    succeed(
+        "dpkg-deb",
+        &["-e".as_ref(), deb, control.path().as_os_str()],
+    );
+    let conffiles = std::fs::read_to_string(control.path().join("conffiles")).unwrap();
+    assert!(
+        conffiles.contains("/etc/guichet/guichet.toml"),
+        "{conffiles}"
+    );
+    assert!(
+        conffiles.contains("/etc/guichet/secrets.env"),
+        "{conffiles}"
+    );
+    let postinst = std::fs::read_to_string(control.path().join("postinst")).unwrap();
+    assert!(
+        postinst.contains("daemon-reload") && postinst.contains("try-restart guichet.service"),
+        "{postinst}"
+    );
+    // Unpacked: the unit is the shipped one, it verifies against the
+    // packaged binary, and the packaged configuration loads.
+    let tree = tempfile::tempdir().unwrap();
+    succeed("dpkg-deb", &["-x".as_ref(), deb, tree.path().as_os_str()]);
+    let unit = std::fs::read_to_string(tree.path().join("usr/lib/systemd/system/guichet.service"))
+        .unwrap();
+    assert_eq!(
+        unit,
+        std::fs::read_to_string(root.join("deploy/guichet.service")).unwrap()
+    );
+    let binary = tree.path().join("usr/bin/guichet");
+    let verify = tree.path().join("guichet.service");
+    std::fs::write(
+        &verify,
+        unit.replace("/usr/bin/guichet", &binary.display().to_string()),
+    )
+    .unwrap();
+    let said = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&verify)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&said.stderr).into_owned();
+    assert!(said.status.success() && text.trim().is_empty(), "{text}");
+    let data = tempfile::tempdir().unwrap();
+    let o = Command::new(&binary)
+        .arg("--config")
+        .arg(tree.path().join("etc/guichet/guichet.toml"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["users", "list"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -62,11 +62,36 @@ fn dockerfile_runs_the_readme_commands() {
     };
     let dockerfile = read("docker/Dockerfile");
     let readme = read("README.md");
-    for command in ["cargo build --release --locked", "guichet serve"] {
+    for command in [
+        "cargo build --release --locked",
+        "guichet models fetch",
+        "guichet serve",
+    ] {
         assert!(
             dockerfile.contains(command),
             "docker/Dockerfile lacks `{command}`"
         );
         assert!(readme.contains(command), "README.md lacks `{command}`");
     }
+}
+
+#[test]
+fn the_runtime_image_has_no_pip_python_or_compiler_and_carries_the_models() {
+    let dockerfile = std::fs::read_to_string(root().join("docker/Dockerfile")).unwrap();
+    let runtime = dockerfile
+        .split_once("AS runtime")
+        .expect("a runtime stage")
+        .1;
+    let installs: Vec<&str> = runtime
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    for banned in ["pip", "python", "gcc", "cargo", "build-essential"] {
+        assert!(
+            !installs.iter().any(|l| l.contains(banned)),
+            "the runtime stage mentions {banned}"
+        );
+    }
+    assert!(runtime.contains("COPY --from=models"), "{runtime}");
+    assert!(!runtime.contains("FROM ${RUST_IMAGE}"));
 }
