@@ -48,6 +48,7 @@ fn citizens_and_referents_use_the_pages_in_a_real_browser() {
         ],
     );
     let t = token(&server, "alice", "referent");
+    let admin = token(&server, "dgs", "admin");
     let artifacts = root().join("target/web-artifacts");
     let _ = std::fs::remove_dir_all(&artifacts);
     let out = Command::new("node")
@@ -55,6 +56,7 @@ fn citizens_and_referents_use_the_pages_in_a_real_browser() {
         .current_dir(root())
         .env("GUICHET_URL", &server.url)
         .env("GUICHET_TOKEN", &t)
+        .env("GUICHET_ADMIN_TOKEN", &admin)
         .env("GUICHET_EMBED_PORT", embed_port.to_string())
         .env("GUICHET_ARTIFACTS", &artifacts)
         .output()

@@ -8,6 +8,8 @@
 // Environment:
 //   GUICHET_URL              base URL of the running server (required)
 //   GUICHET_TOKEN            a référent token (required)
+//   GUICHET_ADMIN_TOKEN      an admin token: the accounts view is checked with it
+//                            (skipped without it)
 //   GUICHET_UPLOAD_PDF       PDF uploaded from the console
 //                            (default: ingest/demo/documents/montpellier/2014-05-22-0000072128.pdf)
 //   GUICHET_UPLOAD_QUESTION  a question answerable from that PDF only
@@ -34,6 +36,7 @@ const require = createRequire(import.meta.url);
 
 const BASE = (process.env.GUICHET_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.GUICHET_TOKEN || '';
+const ADMIN_TOKEN = process.env.GUICHET_ADMIN_TOKEN || '';
 const PDF = path.resolve(root, process.env.GUICHET_UPLOAD_PDF || 'ingest/demo/documents/montpellier/2014-05-22-0000072128.pdf');
 const UPLOAD_QUESTION = process.env.GUICHET_UPLOAD_QUESTION || 'Combien de Cartes Été Jeunes gratuites sont attribuées aux associations en 2014 ?';
 const UPLOAD_EXPECT = process.env.GUICHET_UPLOAD_EXPECT || '0000072128';
@@ -419,6 +422,7 @@ try {
     await consolePage.getByRole('button', { name: 'Se déconnecter' }).waitFor();
     check(await consolePage.evaluate(() => localStorage.length === 0 && !location.href.includes('gui_')), 'the token must live in sessionStorage only');
     check(await consolePage.evaluate((t) => sessionStorage.getItem('guichet.token') === t, TOKEN), 'the token is not in sessionStorage');
+    check(!(await consolePage.getByRole('navigation').getByRole('button', { name: 'Comptes' }).isVisible()), 'a référent sees the accounts tab');
     await consolePage.getByRole('navigation').getByRole('button', { name: 'Revue' }).click();
     const item = consolePage.locator('.review-item[data-why="thumbs_down"]', { hasText: CNI });
     await item.first().waitFor();
@@ -570,6 +574,49 @@ try {
     check(await consolePage.evaluate(() => sessionStorage.getItem('guichet.token') === null), 'the token is still stored after logout');
     await axe(consolePage, 'console login');
     return evalNote;
+  });
+
+  await scenario('13 console accounts (admin): create with a token shown once, edit, revoke', async () => {
+    if (!ADMIN_TOKEN) return 'GUICHET_ADMIN_TOKEN unset: skipped';
+    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'fr-FR' });
+    const page = watch(await ctx.newPage(), 'console-admin');
+    await page.goto(`${BASE}/console#comptes`);
+    await page.getByLabel("Jeton d'accès").fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    const view = page.locator('.view-comptes');
+    await view.locator('table.accounts').waitFor();
+    await page.getByRole('button', { name: 'Nouveau compte' }).click();
+    await page.getByLabel('Nom', { exact: true }).fill('agent-e2e');
+    await page.getByLabel('E-mail (facultatif)').fill('etat-civil@ville-test.fr');
+    await page.getByLabel('Thèmes (facultatif)').fill('état civil\npasseport');
+    await page.getByLabel("Date d'expiration (facultatif)").fill('2099-06-30');
+    await axe(page, 'console comptes (form)');
+    await page.getByRole('button', { name: 'Créer le compte' }).click();
+    const shown = page.getByLabel("Jeton d'accès (affiché une seule fois)");
+    await shown.waitFor();
+    const newToken = await shown.inputValue();
+    check(/^gui_[0-9a-f]{64}$/.test(newToken), `the new token looks like ${newToken.slice(0, 8)}…`);
+    const me = await page.evaluate(async (t) => (await fetch('/api/me', { headers: { Authorization: `Bearer ${t}` } })).status, newToken);
+    check(me === 200, `the new token is refused (${me})`);
+    const row = view.locator('tr[data-name="agent-e2e"]');
+    await row.waitFor();
+    const text = await row.innerText();
+    check(text.includes('etat-civil@ville-test.fr') && text.includes('passeport') && text.includes('2099'), `the row shows: ${text}`);
+    await axe(page, 'console comptes (list and token)');
+    await shot(page, 'console-accounts-desktop');
+    // Edit: admin role; the row says so.
+    await row.getByRole('button', { name: /Modifier/ }).click();
+    await page.getByLabel('Rôle').selectOption('admin');
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await view.locator('tr[data-name="agent-e2e"]', { hasText: 'Administrateur' }).waitFor();
+    // Revoke, confirmed: the token stops working and the row goes.
+    await view.locator('tr[data-name="agent-e2e"]').getByRole('button', { name: /Révoquer/ }).click();
+    await page.getByRole('button', { name: 'Confirmer la révocation' }).click();
+    await view.locator('tr[data-name="agent-e2e"]').waitFor({ state: 'detached' });
+    const after = await page.evaluate(async (t) => (await fetch('/api/me', { headers: { Authorization: `Bearer ${t}` } })).status, newToken);
+    check(after === 401, `the revoked token still answers ${after}`);
+    await ctx.close();
+    return 'created, shown once, edited, revoked';
   });
 
   await scenario('12 widget: allowed host embeds it, other hosts cannot', async () => {

@@ -28,7 +28,9 @@ const VIEWS = {
   demandes: { title: "Demandes d'agent", build: handoffsView },
   statistiques: { title: 'Statistiques', build: statsView },
   evaluation: { title: 'Évaluation', build: evalView },
+  comptes: { title: 'Comptes', build: accountsView, admin: true },
 };
+let role = null;
 
 const REASONS = [
   ['invented_facts', 'Faits inventés'],
@@ -170,6 +172,7 @@ logoutButton.addEventListener('click', () => logout('Vous êtes déconnecté.'))
 
 function logout(message) {
   token = null;
+  role = null;
   session.remove(KEY);
   nav.hidden = true;
   viewBox.hidden = true;
@@ -189,8 +192,12 @@ function enter(me, focus) {
   who.hidden = false;
   who.textContent = `${me.name} (${me.role === 'admin' ? 'administrateur' : 'référent'})`;
   logoutButton.hidden = false;
+  role = me.role;
+  for (const b of nav.querySelectorAll('button[data-view]')) {
+    b.parentElement.hidden = !!VIEWS[b.dataset.view]?.admin && role !== 'admin';
+  }
   const fromHash = location.hash.slice(1);
-  show(VIEWS[fromHash] ? fromHash : 'documents', focus);
+  show(allowed(fromHash) ? fromHash : 'documents', focus);
 }
 
 nav.addEventListener('click', (e) => {
@@ -200,8 +207,13 @@ nav.addEventListener('click', (e) => {
 
 window.addEventListener('hashchange', () => {
   const v = location.hash.slice(1);
-  if (token && VIEWS[v] && v !== current) show(v, true);
+  if (token && allowed(v) && v !== current) show(v, true);
 });
+
+/** Whether the signed-in user may open view `name`. */
+function allowed(name) {
+  return !!VIEWS[name] && (!VIEWS[name].admin || role === 'admin');
+}
 
 /** Shows a view: a section with its heading, built by its function. */
 function show(name, focus) {
@@ -724,6 +736,148 @@ async function handoffsView(root) {
     }
     return card;
   }
+  await load();
+}
+
+// ------------------------------------------------------------ accounts
+
+const ROLES = { referent: 'Référent', admin: 'Administrateur' };
+
+async function accountsView(root) {
+  const tableBox = el('div');
+  const created = el('div', { 'aria-live': 'polite' });
+  const formSlot = el('div');
+  const addButton = el('button', { type: 'button', class: 'btn', 'aria-expanded': 'false' }, 'Nouveau compte');
+  addButton.addEventListener('click', () => {
+    addButton.setAttribute('aria-expanded', 'true');
+    formSlot.replaceChildren(accountForm(null, closeForm));
+    formSlot.querySelector('input')?.focus();
+  });
+  function closeForm() {
+    formSlot.replaceChildren();
+    addButton.setAttribute('aria-expanded', 'false');
+    addButton.focus();
+  }
+  root.append(el('p', { text: "Les comptes des référents et des administrateurs. Un jeton n'est affiché qu'à sa création ; un compte qui expire cesse de fonctionner après sa date. L'e-mail et les thèmes disent quelles demandes d'agent et quelles réponses signalées sont envoyées à chacun (sans thème : toutes)." }),
+    created, addButton, formSlot, tableBox);
+
+  async function load() {
+    const users = (await call('/api/users')).filter((u) => !u.revoked_at);
+    const now = today();
+    const rows = users.map((u) => {
+      const expired = u.expires_at && u.expires_at < now;
+      const actions = el('td', { class: 'actions' });
+      const tr = el('tr', { dataset: { name: u.name } },
+        el('th', { scope: 'row', text: u.name }),
+        el('td', { text: ROLES[u.role] || u.role }),
+        el('td', { text: u.email || '—' }),
+        el('td', { text: u.topics?.length ? u.topics.join(', ') : 'Tous' }),
+        el('td', {}, expired ? el('span', { class: 'badge err', text: `Expiré le ${formatDate(u.expires_at)}` })
+          : (u.expires_at ? `Jusqu'au ${formatDate(u.expires_at)}` : 'Sans expiration')),
+        el('td', { text: u.last_used_at ? formatDate(u.last_used_at) : 'Jamais' }),
+        actions);
+      const normal = () => actions.replaceChildren(
+        el('button', { type: 'button', class: 'btn secondary small', onclick: edit }, 'Modifier', el('span', { class: 'sr-only', text: ` ${u.name}` })),
+        el('button', { type: 'button', class: 'btn secondary small danger-text', onclick: confirmRevoke }, 'Révoquer', el('span', { class: 'sr-only', text: ` ${u.name}` })));
+      function edit() {
+        formSlot.replaceChildren(accountForm(u, () => { formSlot.replaceChildren(); tr.querySelector('button')?.focus(); }));
+        formSlot.querySelector('select, input')?.focus();
+      }
+      function confirmRevoke() {
+        const yes = el('button', { type: 'button', class: 'btn danger small', text: 'Confirmer la révocation' });
+        const no = el('button', { type: 'button', class: 'btn secondary small', text: 'Annuler', onclick: () => { normal(); actions.querySelector('button').focus(); } });
+        actions.replaceChildren(el('span', { class: 'confirm', text: `Révoquer le jeton de ${u.name} ?` }), yes, no);
+        yes.focus();
+        yes.addEventListener('click', async () => {
+          try {
+            await call(`/api/users/${encodeURIComponent(u.name)}`, { method: 'DELETE' });
+            notify(`Compte ${u.name} révoqué.`);
+            await load();
+            addButton.focus();
+          } catch (e) {
+            normal();
+            actions.append(el('p', { class: 'error', role: 'alert', text: e.message }));
+          }
+        });
+      }
+      normal();
+      return tr;
+    });
+    const table = el('table', { class: 'table accounts' },
+      el('caption', { class: 'sr-only', text: 'Comptes actifs' }),
+      el('thead', {}, el('tr', {}, ['Nom', 'Rôle', 'E-mail', 'Thèmes', 'Validité', 'Dernière utilisation', 'Actions'].map((h) => el('th', { scope: 'col', text: h })))),
+      el('tbody', {}, rows));
+    tableBox.replaceChildren(users.length ? el('div', { class: 'table-wrap' }, table) : el('p', { text: 'Aucun compte actif.' }));
+  }
+
+  function accountForm(u, close) {
+    const id = nextId('acc');
+    const name = el('input', { type: 'text', id: `${id}-name`, required: true, maxlength: '64', value: u?.name || '', autocomplete: 'off', spellcheck: 'false' });
+    if (u) name.readOnly = true;
+    const roleSelect = el('select', { id: `${id}-role` },
+      Object.entries(ROLES).map(([v, label]) => el('option', { value: v, text: label, selected: (u?.role || 'referent') === v })));
+    const email = el('input', { type: 'email', id: `${id}-email`, value: u?.email || '', autocomplete: 'off' });
+    const topics = el('textarea', { id: `${id}-topics`, rows: '3' });
+    topics.value = (u?.topics || []).join('\n');
+    const expires = el('input', { type: 'date', id: `${id}-expires`, value: u?.expires_at || '' });
+    const error = errorBox();
+    const f = el('form', { class: 'card subform account-form', 'aria-labelledby': `${id}-title` },
+      el('h3', { id: `${id}-title`, text: u ? `Modifier le compte ${u.name}` : 'Nouveau compte' }),
+      field('Nom', name, u ? null : 'Écrit dans le journal des actions ; sans « # ».'),
+      field('Rôle', roleSelect, 'Un administrateur gère aussi les comptes et les exports.'),
+      field('E-mail (facultatif)', email, 'Reçoit les demandes d\'agent et les réponses signalées.'),
+      field('Thèmes (facultatif)', topics, 'Un thème par ligne (ex. « état civil ») ; vide : toutes les demandes.'),
+      field("Date d'expiration (facultatif)", expires, 'Le jeton cesse de fonctionner après ce jour.'),
+      error,
+      el('div', { class: 'actions' },
+        el('button', { type: 'submit', class: 'btn', text: u ? 'Enregistrer' : 'Créer le compte' }),
+        el('button', { type: 'button', class: 'btn secondary', text: 'Annuler', onclick: close })));
+    f.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      const body = {
+        role: roleSelect.value,
+        email: email.value.trim() || null,
+        topics: lines(topics.value),
+        expires_at: expires.value || null,
+      };
+      try {
+        if (u) {
+          await call(`/api/users/${encodeURIComponent(u.name)}`, { method: 'PATCH', json: body });
+          notify(`Compte ${u.name} modifié.`);
+          close();
+        } else {
+          const r = await call('/api/users', { method: 'POST', json: { name: name.value.trim(), ...body } });
+          showToken(r.user.name, r.token);
+          formSlot.replaceChildren();
+          addButton.setAttribute('aria-expanded', 'false');
+        }
+        await load();
+      } catch (err) {
+        error.textContent = err.message;
+      }
+    });
+    return f;
+  }
+
+  /** The new token, shown once, with a copy button. */
+  function showToken(user, value) {
+    const id = nextId('tok');
+    const out = el('input', { type: 'text', id, readonly: true, value, class: 'token-value', spellcheck: 'false' });
+    const copy = el('button', { type: 'button', class: 'btn secondary small', text: 'Copier le jeton' });
+    copy.addEventListener('click', async () => {
+      out.select();
+      try { await navigator.clipboard.writeText(value); notify('Jeton copié.'); } catch { notify('Sélectionnez le jeton et copiez-le.'); }
+    });
+    const box = el('div', { class: 'card created-token', role: 'region', 'aria-labelledby': `${id}-t` },
+      el('h3', { id: `${id}-t`, tabindex: '-1', text: `Compte ${user} créé` }),
+      field('Jeton d\'accès (affiché une seule fois)', out, 'Remettez-le à son titulaire ; il ne pourra plus être affiché.'),
+      el('div', { class: 'actions' }, copy,
+        el('button', { type: 'button', class: 'btn secondary small', text: 'Masquer', onclick: () => { created.replaceChildren(); addButton.focus(); } })));
+    created.replaceChildren(box);
+    box.querySelector('h3').focus();
+  }
+
   await load();
 }
 
