@@ -2,7 +2,7 @@
 //! base: user tokens and roles, the audit log, curated answers, excluded
 //! topics, citizens' feedback and handoff tickets.
 //!
-//! Users and their tokens are in [`users`]; notices waiting for delivery
+//! Users and their tokens are in `users.rs`; notices waiting for delivery
 //! in [`notifications`].
 
 use std::path::Path;
