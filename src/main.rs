@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     }
     tune_malloc();
     let args = guichet::cli::Args::parse();
-    guichet::cli::init_tracing();
+    guichet::cli::init_tracing(&args);
     match guichet::cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -50,6 +50,8 @@ pub struct Settings {
     pub ingest: IngestSettings,
     /// Référents told by e-mail or webhook when a citizen needs a person.
     pub notify: NotifySettings,
+    /// What the logs look like.
+    pub log: LogSettings,
 }
 
 impl Default for Settings {
@@ -70,6 +72,7 @@ impl Default for Settings {
             backup: BackupSettings::default(),
             ingest: IngestSettings::default(),
             notify: NotifySettings::default(),
+            log: LogSettings::default(),
         }
     }
 }
@@ -430,6 +433,38 @@ impl Default for BackupSettings {
     }
 }
 
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event (colours only on a terminal).
+    Text,
+    /// One JSON object per line, for log collectors (Loki, Graylog,
+    /// journald's JSON export…).
+    Json,
+}
+
+/// `[log]`: logs go to stderr (the journal under systemd, `docker logs`).
+/// `RUST_LOG` sets the levels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// One line per HTTP request at `info`: method, route (the path's
+    /// pattern, never a query string or a question), status, duration.
+    pub requests: bool,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            requests: true,
+        }
+    }
+}
+
 /// How the e-mail relay is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -554,6 +589,24 @@ pub struct IngestSettings {
     pub worker_memory_mib: u64,
     /// Parse workers (0: one per core, at most 4).
     pub workers: usize,
+    /// OCR of scanned PDF pages: `auto` (when Tesseract and its French data
+    /// are installed) or `off`.
+    pub ocr: OcrMode,
+    /// Most pages of one PDF read by OCR.
+    pub ocr_max_pages: usize,
+    /// Seconds added to a PDF's time limit for each page OCR may read
+    /// (Tesseract takes 2 to 5 s a page on one core).
+    pub ocr_page_secs: u64,
+}
+
+/// `[ingest] ocr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OcrMode {
+    /// Read scanned pages when Tesseract is installed.
+    Auto,
+    /// Never: a scanned PDF is refused with that reason.
+    Off,
 }
 
 impl Default for IngestSettings {
@@ -569,6 +622,9 @@ impl Default for IngestSettings {
             timeout_secs: parse.timeout_secs,
             worker_memory_mib: parse.memory_bytes / (1024 * 1024),
             workers: 0,
+            ocr: OcrMode::Auto,
+            ocr_max_pages: parse.load.ocr.max_pages,
+            ocr_page_secs: parse.ocr_page_secs,
         }
     }
 }
@@ -584,9 +640,15 @@ impl IngestSettings {
                 max_pages: self.max_pages,
                 max_text_chars: self.max_text_chars,
                 max_depth: self.max_depth,
+                ocr: guichet_ingest::OcrOptions {
+                    enabled: self.ocr == OcrMode::Auto,
+                    max_pages: self.ocr_max_pages,
+                    ..defaults.load.ocr
+                },
                 ..defaults.load
             },
             timeout_secs: self.timeout_secs,
+            ocr_page_secs: self.ocr_page_secs,
             memory_bytes: self.worker_memory_mib.saturating_mul(1024 * 1024),
             // A parsed document's JSON is a few times its text at most.
             max_output_bytes: (self.max_text_chars as u64)

@@ -170,7 +170,7 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
         assert!(!o.status.success(), "{args:?} accepted a newer database");
         let all = format!("{stdout}{stderr}");
         assert!(
-            all.contains("schema version 99, newer than this binary's 3"),
+            all.contains("schema version 99, newer than this binary's 4"),
             "{args:?}: {all}"
         );
         assert_eq!(std::fs::read(&db).unwrap(), bytes, "{args:?} modified it");

@@ -368,6 +368,61 @@ fn a_real_prometheus_scrapes_the_metrics_with_their_token() {
         }
         std::thread::sleep(Duration::from_millis(500));
     };
+    // Every query of the shipped Grafana dashboard is valid PromQL on
+    // these metrics, and names families the service exports (those of
+    // notices and generation appear only when they are on).
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/guichet-dashboard.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let family = regex::Regex::new(r"\b(?:guichet|process)_[a-z_]+").unwrap();
+    let mut checked = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().unwrap() {
+            let expr = t["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$job", "guichet")
+                .replace("$__rate_interval", "1m");
+            let encoded: String = expr
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            let (status, body) = get(
+                &format!("http://127.0.0.1:{port}/api/v1/query?query={encoded}"),
+                None,
+            );
+            assert!(
+                status == 200 && body.contains("\"status\":\"success\""),
+                "{}: {expr} -> {status} {body}",
+                panel["title"]
+            );
+            for name in family.find_iter(&expr) {
+                let name = name.as_str();
+                // Labelled counters (refusals by reason) have no sample
+                // before their first event.
+                assert!(
+                    text.contains(name)
+                        || name.starts_with("guichet_notices_")
+                        || name.starts_with("guichet_generat")
+                        || name == "guichet_rejected_total",
+                    "{}: {name} is not exported",
+                    panel["title"]
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "{checked} queries");
     let answers = query("sum(guichet_answers_total)");
     let memory = query("process_resident_memory_bytes");
     let build = query("guichet_build_info");
@@ -559,4 +614,72 @@ fn the_debian_package_holds_the_binary_the_unit_and_the_configuration() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn logs_have_one_line_per_request_in_text_or_json_without_questions_or_colours() {
+    let question = "Quels sont les horaires de la piscine Zorglub ?";
+    for format in ["text", "json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("serve.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let server = Server::start_logging(
+            &service_kb(),
+            &[("GUICHET_LOG_FORMAT", format), ("RUST_LOG", "info")],
+            Stdio::from(file),
+        );
+        server.ask(question, None);
+        let (status, _) = server.get("/api/documents/12?jeton=secret");
+        assert_eq!(status, 401);
+        drop(server);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            !text.contains('\u{1b}'),
+            "{format}: colour codes in a file:\n{text}"
+        );
+        assert!(
+            !text.contains("Zorglub"),
+            "{format}: the question was logged:\n{text}"
+        );
+        assert!(
+            !text.contains("jeton=secret"),
+            "{format}: a query string was logged:\n{text}"
+        );
+        let requests: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("finished processing request"))
+            .collect();
+        let find = |route: &str, status: &str| {
+            requests
+                .iter()
+                .find(|l| l.contains(route) && l.contains(status))
+                .unwrap_or_else(|| panic!("{format}: no {route} {status} line in:\n{text}"))
+                .to_string()
+        };
+        match format {
+            "json" => {
+                for l in text.lines().filter(|l| !l.trim().is_empty()) {
+                    serde_json::from_str::<serde_json::Value>(l)
+                        .unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+                }
+                let chat: serde_json::Value =
+                    serde_json::from_str(&find("\"/api/chat\"", "200")).unwrap();
+                assert_eq!(chat["level"], "INFO", "{chat}");
+                assert_eq!(chat["span"]["method"], "POST", "{chat}");
+                assert_eq!(chat["status"], 200, "{chat}");
+                assert!(chat["latency"].as_str().unwrap().ends_with("ms"), "{chat}");
+                let doc: serde_json::Value =
+                    serde_json::from_str(&find("/api/documents/{id}", "401")).unwrap();
+                assert_eq!(doc["span"]["method"], "GET", "{doc}");
+            }
+            _ => {
+                let chat = find("route=/api/chat", "status=200");
+                assert!(
+                    chat.contains("INFO") && chat.contains("method=POST"),
+                    "{chat}"
+                );
+                find("route=/api/documents/{id}", "status=401");
+            }
+        }
+    }
 }

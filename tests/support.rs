@@ -196,6 +196,16 @@ impl Server {
     /// Starts the service over a copy of `kb` with extra environment
     /// variables, and waits until `/readyz` says ready.
     pub fn start(kb: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        Self::start_logging(kb, env, std::process::Stdio::inherit())
+    }
+
+    /// [`Server::start`] with the server's stderr (its logs) sent to
+    /// `stderr`.
+    pub fn start_logging(
+        kb: &std::path::Path,
+        env: &[(&str, &str)],
+        stderr: std::process::Stdio,
+    ) -> Self {
         use std::io::BufRead;
         let data = tempfile::tempdir().unwrap();
         copy_dir(kb, data.path());
@@ -207,7 +217,7 @@ impl Server {
             .env("GUICHET_TOWN_PHONE", "04 11 22 33 44")
             .env("GUICHET_TOWN_EMAIL", "accueil@ville-test.fr")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit());
+            .stderr(stderr);
         for (k, v) in env {
             cmd.env(k, v);
         }

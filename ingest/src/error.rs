@@ -112,12 +112,15 @@ pub enum Error {
         /// The file name.
         name: String,
     },
-    /// A PDF whose pages carry no text layer, most likely scanned images;
-    /// OCR is not done here.
-    #[error("{name}: no extractable text: scanned document?")]
+    /// A PDF whose pages carry no text layer (scanned images) and that OCR
+    /// could not read: `reason` says why (off, not installed and how to
+    /// install it, nothing recognised).
+    #[error("{name} : PDF numérisé, sans texte lisible : {reason}")]
     ScannedPdf {
         /// The file name.
         name: String,
+        /// Why OCR did not read it, in French.
+        reason: String,
     },
 }
 

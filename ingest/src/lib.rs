@@ -12,7 +12,8 @@
 //!   - PDF: `pdf-extract` (on lopdf), page by page, with the text cleaned up:
 //!     ligatures expanded, hyphenated line breaks joined, lines joined into
 //!     paragraphs, running headers, footers and page numbers removed.
-//!     Scanned PDFs (no text layer) are an error, [`Error::ScannedPdf`].
+//!     Scanned PDF pages (no text layer) are read by OCR when it is on and
+//!     Tesseract is installed; otherwise such a PDF is [`Error::ScannedPdf`].
 //!   - Service-Public "vosdroits" XML fiches (`roxmltree`): chapters, cases,
 //!     "À savoir", "Où s'adresser", forms with their Cerfa numbers,
 //!     references, the breadcrumb as metadata, the public URL and date.
@@ -25,10 +26,10 @@
 //! # What it does not own
 //!
 //! Storage, embeddings, indexing and search belong to the root crate's
-//! knowledge base (`src/kb`); OCR of scanned PDFs is out of scope (they are
-//! reported as [`Error::ScannedPdf`]); fetching documents from the web is the
+//! knowledge base (`src/kb`); fetching documents from the web is the
 //! caller's business. This crate never does I/O besides reading the one file
-//! given to [`load_file`], never panics on input (a panic inside the PDF
+//! given to [`load_file`] and, for scanned PDF pages when OCR is on,
+//! piping them through `pdftoppm` and `tesseract` (`ocr`), never panics on input (a panic inside the PDF
 //! parser is caught and becomes [`Error::Malformed`]), and has no global
 //! state.
 //!
@@ -61,12 +62,14 @@ mod detect;
 mod error;
 mod html;
 mod markdown;
+mod ocr;
 mod office;
 mod pdf;
 mod service_public;
 mod text;
 
 pub mod hostile;
+pub use ocr::{unavailable as ocr_unavailable, OcrOptions};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -262,6 +265,9 @@ pub struct LoadOptions {
     /// few dozen). Tree walks are recursive: deeper input would overflow
     /// the stack, an abort rather than a catchable error.
     pub max_depth: usize,
+    /// OCR of PDF pages without text (off by default here; the root
+    /// crate's `[ingest] ocr` turns it on when Tesseract is installed).
+    pub ocr: OcrOptions,
 }
 
 impl Default for LoadOptions {
@@ -273,6 +279,7 @@ impl Default for LoadOptions {
             max_pages: 5_000,
             max_text_chars: 10_000_000,
             max_depth: MAX_DEPTH,
+            ocr: OcrOptions::default(),
         }
     }
 }

@@ -27,8 +27,15 @@
 //!    also glues words hyphenated at line ends.
 //! 5. One [`Section`] per page, `page` = the 1-based page number.
 //!
-//! A PDF where no page has text (fewer than 16 letters or digits) is
-//! [`Error::ScannedPdf`]; pages without text in an otherwise textual PDF are
+//! 6. Pages without text (fewer than 16 letters or digits: scanned
+//!    images) are read by OCR when [`crate::OcrOptions::enabled`] and
+//!    Tesseract is installed (`crate::ocr`): one section per page, the pages
+//!    and the mean confidence in the `ocr_pages` and `ocr_confidence`
+//!    metadata.
+//!
+//! A PDF where no page has text, even by OCR, is [`Error::ScannedPdf`] with
+//! the reason (OCR off, Tesseract missing and how to install it, nothing
+//! recognised); pages left without text in an otherwise textual PDF are
 //! listed in the `pdf_pages_without_text` metadata, and pages the parser
 //! failed on in `pdf_pages_failed`.
 
@@ -92,7 +99,7 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Docum
     remove_running_lines(&mut pages);
 
     let mut sections = Vec::new();
-    let mut without_text = Vec::new();
+    let mut without_text: Vec<String> = Vec::new();
     for (page, lines) in &pages {
         let chars: usize = lines
             .iter()
@@ -111,13 +118,48 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Docum
             });
         }
     }
+    let mut metadata = BTreeMap::new();
+    if !without_text.is_empty() {
+        let scanned: Vec<u32> = without_text.iter().filter_map(|p| p.parse().ok()).collect();
+        let why_not = if opts.ocr.enabled {
+            crate::ocr::unavailable(&opts.ocr.language)
+        } else {
+            Some("la lecture par OCR est désactivée ([ingest] ocr = \"off\")".to_string())
+        };
+        match why_not {
+            Some(reason) if sections.is_empty() => {
+                return Err(Error::ScannedPdf {
+                    name: name.to_string(),
+                    reason,
+                })
+            }
+            Some(_) => {}
+            None => {
+                let read = ocr_pages(bytes, &scanned, opts, &mut metadata);
+                if read.is_empty() && sections.is_empty() {
+                    let reason = metadata
+                        .get("ocr_error")
+                        .cloned()
+                        .unwrap_or_else(|| "l'OCR n'y a reconnu aucun texte".to_string());
+                    return Err(Error::ScannedPdf {
+                        name: name.to_string(),
+                        reason,
+                    });
+                }
+                let done: HashSet<u32> = read.iter().filter_map(|s| s.page).collect();
+                without_text.retain(|p| p.parse().is_ok_and(|p: u32| !done.contains(&p)));
+                sections.extend(read);
+                sections.sort_by_key(|s| s.page);
+            }
+        }
+    }
     if sections.is_empty() {
         return Err(Error::ScannedPdf {
             name: name.to_string(),
+            reason: "aucune page n'a de texte".to_string(),
         });
     }
 
-    let mut metadata = BTreeMap::new();
     let page_count = pages.len() + failed.len();
     metadata.insert("pages".to_string(), page_count.to_string());
     if !failed.is_empty() {
@@ -147,6 +189,68 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Docum
         metadata,
         sections,
     })
+}
+
+/// Reads `pages` (those without a text layer) by OCR, at most
+/// `opts.ocr.max_pages` of them: one section per page with text. Records
+/// in `metadata` the pages read (`ocr_pages`), their mean word confidence
+/// (`ocr_confidence`, 0 to 100), the pages left unread (`ocr_pages_skipped`)
+/// and the first failure (`ocr_error`).
+fn ocr_pages(
+    bytes: &[u8],
+    pages: &[u32],
+    opts: &LoadOptions,
+    metadata: &mut BTreeMap<String, String>,
+) -> Vec<Section> {
+    let mut sections = Vec::new();
+    let mut read = Vec::new();
+    let (mut confidence, mut words) = (0.0, 0usize);
+    let limit = opts.ocr.max_pages;
+    for &page in pages.iter().take(limit) {
+        match crate::ocr::recognise(bytes, page, &opts.ocr) {
+            Ok(p) => {
+                let lines: Vec<String> = p
+                    .lines
+                    .iter()
+                    .map(|l| clean::collapse_ws(&clean::normalize_chars(l)))
+                    .collect();
+                let chars: usize = lines
+                    .iter()
+                    .map(|l| l.chars().filter(|c| c.is_alphanumeric()).count())
+                    .sum();
+                if chars < MIN_PAGE_CHARS {
+                    continue;
+                }
+                let blocks = text::lines_to_blocks(&lines, Some(usual_line_length(&lines)));
+                if blocks.is_empty() {
+                    continue;
+                }
+                confidence += p.confidence * p.words as f64;
+                words += p.words;
+                read.push(page.to_string());
+                sections.push(Section {
+                    path: Vec::new(),
+                    page: Some(page),
+                    blocks,
+                });
+            }
+            Err(e) => {
+                metadata.entry("ocr_error".to_string()).or_insert(e);
+            }
+        }
+    }
+    if !read.is_empty() {
+        metadata.insert("ocr_pages".to_string(), read.join(", "));
+        metadata.insert(
+            "ocr_confidence".to_string(),
+            format!("{:.0}", confidence / words.max(1) as f64),
+        );
+    }
+    if pages.len() > limit {
+        let skipped: Vec<String> = pages[limit..].iter().map(u32::to_string).collect();
+        metadata.insert("ocr_pages_skipped".to_string(), skipped.join(", "));
+    }
+    sections
 }
 
 /// Parses the file and extracts each page; runs inside `catch_unwind`.

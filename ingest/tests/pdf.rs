@@ -1,6 +1,8 @@
 //! PDF loading on real Montpellier council PDFs, against poppler.
 
-use guichet_ingest::{chunk, load_bytes, load_file, ChunkOptions, Error, Format};
+use guichet_ingest::{
+    chunk, load_bytes, load_file, load_file_with, ChunkOptions, Error, Format, LoadOptions,
+};
 
 use crate::common::{fixture, load, word_recall, words};
 
@@ -88,15 +90,47 @@ fn tariffs_maternelle_canteen_price() {
 }
 
 #[test]
-fn scanned_pdf_is_an_error() {
+fn a_scanned_pdf_is_refused_with_the_reason_when_ocr_is_off() {
     let err = load_file(&fixture("pdf/CR_CM_20_06_2011_p1-2_scanned.pdf")).unwrap_err();
     assert!(matches!(err, Error::ScannedPdf { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("CR_CM_20_06_2011_p1-2_scanned.pdf"), "{msg}");
     assert!(
-        msg.contains("no extractable text: scanned document?"),
+        msg.contains("PDF numérisé") && msg.contains("ocr = \"off\""),
         "{msg}"
     );
+}
+
+#[test]
+fn a_scanned_pdf_is_read_by_tesseract_page_by_page() {
+    if let Some(why) = guichet_ingest::ocr_unavailable("fra") {
+        panic!("this test runs Tesseract ({why}; .ci/run installs it)");
+    }
+    let opts = LoadOptions {
+        ocr: guichet_ingest::OcrOptions {
+            enabled: true,
+            ..Default::default()
+        },
+        ..LoadOptions::default()
+    };
+    let doc = load_file_with(&fixture("pdf/CR_CM_20_06_2011_p1-2_scanned.pdf"), &opts).unwrap();
+    assert_eq!(
+        doc.metadata.get("ocr_pages").map(String::as_str),
+        Some("1, 2")
+    );
+    let confidence: f64 = doc.metadata["ocr_confidence"].parse().unwrap();
+    assert!(confidence > 60.0, "mean confidence {confidence}");
+    let pages: Vec<Option<u32>> = doc.sections.iter().map(|s| s.page).collect();
+    assert_eq!(pages, [Some(1), Some(2)]);
+    let text: String = doc
+        .sections
+        .iter()
+        .flat_map(|s| &s.blocks)
+        .map(|b| b.text())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(text.contains("Compte-rendu du Conseil municipal"), "{text}");
+    assert!(text.contains("lundi 20 juin 2011"), "{text}");
 }
 
 #[test]

@@ -281,6 +281,7 @@ fn with_common_responses(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::
 /// The router: every route, the body limit and CORS.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.settings.server.cors_origins);
+    let log_requests = state.settings.log.requests;
     let (api, doc) = api_routes(&state.settings).split_for_parts();
     let doc = Arc::new(with_common_responses(doc));
     let mut router = api
@@ -307,11 +308,36 @@ pub fn app(state: AppState) -> Router {
             ),
         )
         .layer(tower_http::compression::CompressionLayer::new().gzip(true));
-    // Refusals (413, 429, 503) are answers, not failures of the server.
+    // One line per request at info (or debug, `[log] requests = false`):
+    // method, the route's pattern (never the query string, and no body:
+    // a citizen's question is not logged), status and duration. Refusals
+    // (413, 429, 503) are answers, not failures of the server.
+    let level = if log_requests {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::DEBUG
+    };
     router.layer(
         tower_http::trace::TraceLayer::new_for_http()
+            .make_span_with(request_span)
+            .on_request(())
+            .on_response(
+                tower_http::trace::DefaultOnResponse::new()
+                    .level(level)
+                    .latency_unit(tower_http::LatencyUnit::Millis),
+            )
             .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
     )
+}
+
+/// The span of one request: its method and route pattern
+/// (`/api/documents/{id}`), or `other` for a path no route matched.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("other", |p| p.as_str());
+    tracing::info_span!("request", method = %req.method(), route = %route)
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {

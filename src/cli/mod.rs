@@ -90,14 +90,31 @@ enum Command {
     Check(durability::CheckArgs),
 }
 
-/// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level.
-pub fn init_tracing() {
+/// Sets up logging to stderr as `[log] format` says (the configuration of
+/// `args`; text when it cannot be read, the command then says why);
+/// `RUST_LOG` overrides the default `info` level. Colours only on a
+/// terminal, so that the journal and `docker logs` get plain lines.
+pub fn init_tracing(args: &Args) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,hnsw_rs=warn,anndists=warn,pdf_extract=error"));
-    let _ = tracing_subscriber::fmt()
+    let format = crate::config::settings(&args.global)
+        .map(|s| s.log.format)
+        .unwrap_or(crate::settings::LogFormat::Text);
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        crate::settings::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        crate::settings::LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .try_init(),
+    };
 }
 
 /// Runs the parsed command line.

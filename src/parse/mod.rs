@@ -41,6 +41,9 @@ pub struct ParseLimits {
     pub load: LoadOptions,
     /// Seconds one file may take to parse, wall clock and CPU alike.
     pub timeout_secs: u64,
+    /// Seconds more a PDF may take for each page OCR may read, when OCR is
+    /// on (see [`ParseLimits::budget_secs`]).
+    pub ocr_page_secs: u64,
     /// The worker's address-space limit, in bytes (`RLIMIT_AS`).
     pub memory_bytes: u64,
     /// The largest parsed document the parent accepts back, in bytes of
@@ -57,9 +60,30 @@ impl Default for ParseLimits {
         Self {
             load: LoadOptions::default(),
             timeout_secs: 60,
+            ocr_page_secs: 15,
             memory_bytes: 1024 * 1024 * 1024,
             max_output_bytes: 256 * 1024 * 1024,
             stack_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl ParseLimits {
+    /// Seconds the file `bytes` may take: [`ParseLimits::timeout_secs`],
+    /// plus [`ParseLimits::ocr_page_secs`] for each page OCR may read when
+    /// OCR is on and the file is a PDF (scanned pages take seconds each;
+    /// other files keep the short limit).
+    pub fn budget_secs(&self, bytes: &[u8]) -> u64 {
+        let pdf = bytes.len() >= 5
+            && bytes[..bytes.len().min(1024)]
+                .windows(5)
+                .any(|w| w == b"%PDF-");
+        if self.load.ocr.enabled && pdf {
+            let pages = u64::try_from(self.load.ocr.max_pages).unwrap_or(u64::MAX);
+            self.timeout_secs
+                .saturating_add(self.ocr_page_secs.saturating_mul(pages))
+        } else {
+            self.timeout_secs
         }
     }
 }

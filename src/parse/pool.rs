@@ -212,7 +212,8 @@ impl Worker {
                 _ => Outcome::Done(Err(self.death(name, limits)), false),
             };
         }
-        let wait = Duration::from_secs(limits.timeout_secs.saturating_add(GRACE_SECS));
+        let budget = limits.budget_secs(bytes);
+        let wait = Duration::from_secs(budget.saturating_add(GRACE_SECS));
         let failure = |kind, reason: String| ParseFailure::new(name, kind, reason);
         match self.replies.recv_timeout(wait) {
             Ok(Ok(Reply::Frame { tag, payload })) if tag == REPLY_DOCUMENT => {
@@ -250,10 +251,7 @@ impl Worker {
                 Outcome::Done(
                     Err(failure(
                         FailureKind::Timeout,
-                        format!(
-                            "délai dépassé (plus de {} s d'analyse)",
-                            limits.timeout_secs
-                        ),
+                        format!("délai dépassé (plus de {budget} s d'analyse)"),
                     )),
                     false,
                 )

@@ -64,7 +64,7 @@ fn run(limits: &ParseLimits) -> ExitCode {
                 return ExitCode::from(BAD_INVOCATION);
             }
         };
-        set_cpu_budget(limits.timeout_secs);
+        set_cpu_budget(limits.budget_secs(&request.bytes));
         let (tag, payload) = parse(request, limits);
         if protocol::write_reply(&mut out, tag, &payload).is_err() {
             // The parent is gone.
