@@ -69,6 +69,17 @@ fn today(state: &AppState) -> String {
     crate::time::local_today(&state.settings.town.zone())
 }
 
+/// 409 when the account about to lose its admin rights is the last valid
+/// admin: the town would lock itself out.
+fn keep_an_admin(store: &crate::referents::Referents, today: &str) -> Result<()> {
+    if store.valid_admins(today)? <= 1 {
+        return Err(Error::Conflict(
+            "C'est le dernier compte administrateur valide : créez-en un autre d'abord.".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn unknown(name: &str) -> Error {
     Error::NotFound(format!("Aucun compte actif ne s'appelle « {name} »."))
 }
@@ -145,10 +156,8 @@ pub async fn update_user(
             || p.expires_at
                 .as_ref()
                 .is_some_and(|e| e.as_deref().is_some_and(|d| *d < *today)));
-    if loses_admin && store.valid_admins(&today)? <= 1 {
-        return Err(Error::Conflict(
-            "C'est le dernier compte administrateur valide : créez-en un autre d'abord.".into(),
-        ));
+    if loses_admin {
+        keep_an_admin(&store, &today)?;
     }
     let change = UserChange {
         role: p.role,
@@ -178,13 +187,8 @@ pub async fn revoke_user(
     let store = engine.referents()?;
     let current = store.user(&name)?.ok_or_else(|| unknown(&name))?;
     let today = today(&state);
-    if current.role == Role::Admin
-        && current.expires_at.as_deref().is_none_or(|d| *d >= *today)
-        && store.valid_admins(&today)? <= 1
-    {
-        return Err(Error::Conflict(
-            "C'est le dernier compte administrateur valide : créez-en un autre d'abord.".into(),
-        ));
+    if current.role == Role::Admin && current.expires_at.as_deref().is_none_or(|d| *d >= *today) {
+        keep_an_admin(&store, &today)?;
     }
     if !store.revoke(&name)? {
         return Err(unknown(&name));
