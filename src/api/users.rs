@@ -152,6 +152,7 @@ pub async fn update_user(
     let current = store.user(&name)?.ok_or_else(|| unknown(&name))?;
     let today = today(&state);
     let loses_admin = current.role == Role::Admin
+        && current.valid_on(&today)
         && (p.role == Some(Role::Referent)
             || p.expires_at
                 .as_ref()
@@ -187,7 +188,7 @@ pub async fn revoke_user(
     let store = engine.referents()?;
     let current = store.user(&name)?.ok_or_else(|| unknown(&name))?;
     let today = today(&state);
-    if current.role == Role::Admin && current.expires_at.as_deref().is_none_or(|d| *d >= *today) {
+    if current.role == Role::Admin && current.valid_on(&today) {
         keep_an_admin(&store, &today)?;
     }
     if !store.revoke(&name)? {

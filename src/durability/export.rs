@@ -186,6 +186,17 @@ pub struct UserRecord {
     pub topics: Vec<String>,
 }
 
+impl UserRecord {
+    /// Its expiry, e-mail and topics, as the store takes them.
+    pub fn profile(&self) -> referents::Profile {
+        referents::Profile {
+            expires_at: self.expires_at.clone(),
+            email: self.email.clone(),
+            topics: self.topics.clone(),
+        }
+    }
+}
+
 /// Everything an export holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Knowledge {
@@ -493,12 +504,7 @@ pub fn validate(k: &Knowledge) -> Result<()> {
         if blank(&u.name) {
             return bad("users.jsonl", i, "utilisateur sans nom".into());
         }
-        let profile = referents::Profile {
-            expires_at: u.expires_at.clone(),
-            email: u.email.clone(),
-            topics: u.topics.clone(),
-        };
-        if let Some(p) = profile.problem() {
+        if let Some(p) = u.profile().problem() {
             return bad("users.jsonl", i, p);
         }
         if u.role.parse::<crate::referents::Role>().is_err() {
@@ -677,12 +683,7 @@ pub fn import(
             .role
             .parse()
             .map_err(|e: String| Error::Invalid(format!("users.jsonl: {e}")))?;
-        let profile = referents::Profile {
-            expires_at: u.expires_at.clone(),
-            email: u.email.clone(),
-            topics: u.topics.clone(),
-        };
-        let token = referents::insert_user(&tx, &u.name, role, &profile)?;
+        let token = referents::insert_user(&tx, &u.name, role, &u.profile())?;
         if u.revoked_at.is_some() {
             referents::revoke_on(&tx, &u.name)?;
         } else {

@@ -116,6 +116,13 @@ pub struct User {
     pub topics: Vec<String>,
 }
 
+impl User {
+    /// Whether its token works on `today` (not revoked, not expired).
+    pub fn valid_on(&self, today: &str) -> bool {
+        self.revoked_at.is_none() && self.expires_at.as_deref().is_none_or(|d| d >= today)
+    }
+}
+
 /// A change to an account; `None` fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserChange {
@@ -370,8 +377,7 @@ impl Referents {
         let words = guichet_text::folded_words(text);
         let mut out = Vec::new();
         for u in self.users()? {
-            let valid =
-                u.revoked_at.is_none() && u.expires_at.as_deref().is_none_or(|d| d >= today);
+            let valid = u.valid_on(today);
             let Some(email) = u.email.filter(|_| valid) else {
                 continue;
             };
