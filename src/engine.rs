@@ -96,6 +96,61 @@ pub async fn scheduled_backups(data_dir: PathBuf, s: crate::settings::BackupSett
     }
 }
 
+/// Starts one thread per `[[sources]]` entry with `every_hours`: it crawls
+/// the site when due (at once if never crawled, else that long after the
+/// last crawl, whose time is kept in the database across restarts), then
+/// every `every_hours`. A failed crawl is logged and tried again at the
+/// next period; answers go on meanwhile (the knowledge base is locked one
+/// page at a time).
+pub fn scheduled_crawls(engine: &Engine, sources: &[crate::settings::SourceSettings]) {
+    for source in sources.iter().filter(|s| s.every_hours > 0.0) {
+        let (kb, parser) = (engine.kb.clone(), engine.parser.clone());
+        let (options, source) = (engine.ingest_options.clone(), source.clone());
+        let key = format!("crawl_last:{}", source.name);
+        let period = (source.every_hours * 3600.0).max(60.0);
+        let thread_name = format!("crawl-{}", source.name);
+        let spawned = std::thread::Builder::new()
+            .name(thread_name)
+            .spawn(move || loop {
+                let last = kb
+                    .lock()
+                    .ok()
+                    .and_then(|k| k.store().meta(&key).ok().flatten())
+                    .and_then(|v| v.parse::<f64>().ok());
+                if let Some(last) = last {
+                    let wait = last + period - crate::time::now_secs() as f64;
+                    if wait > 0.0 {
+                        std::thread::sleep(Duration::from_secs_f64(wait));
+                    }
+                }
+                match crate::crawl::crawl(&kb, &parser, &options, &source, &mut |_| {}) {
+                    Ok(r) => tracing::info!(
+                        "crawl of {}: fetched {}, added {}, updated {}, unchanged {}, removed {}, failed {}",
+                        source.name,
+                        r.fetched,
+                        r.added,
+                        r.updated,
+                        r.unchanged,
+                        r.removed,
+                        r.failed.len()
+                    ),
+                    Err(e) => tracing::error!("crawl of {} failed: {e}", source.name),
+                }
+                let stamp = crate::time::now_secs().to_string();
+                if let Ok(k) = kb.lock() {
+                    if let Err(e) = k.store().set_meta(&key, &stamp) {
+                        tracing::error!("crawl of {}: {e}", source.name);
+                    }
+                }
+                // A crawl shorter than the period, or a failed one, waits
+                // for the next turn from the stamp above.
+            });
+        if let Err(e) = spawned {
+            tracing::error!("a scheduled crawl could not start: {e}");
+        }
+    }
+}
+
 /// Loads everything the engine needs: default models fetched if missing,
 /// the demo corpus ingested into an empty knowledge base, the generator
 /// started when the configuration uses it. Blocking; progress is logged.

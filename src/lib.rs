@@ -26,6 +26,7 @@ mod architecture;
 pub mod cli;
 pub mod config;
 pub mod conversations;
+pub mod crawl;
 pub mod durability;
 pub mod engine;
 pub mod error;

@@ -52,6 +52,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// What the logs look like.
     pub log: LogSettings,
+    /// Websites crawled into the knowledge base (`[[sources]]`).
+    pub sources: Vec<SourceSettings>,
 }
 
 impl Default for Settings {
@@ -73,6 +75,7 @@ impl Default for Settings {
             ingest: IngestSettings::default(),
             notify: NotifySettings::default(),
             log: LogSettings::default(),
+            sources: Vec::new(),
         }
     }
 }
@@ -433,6 +436,62 @@ impl Default for BackupSettings {
     }
 }
 
+/// One `[[sources]]` entry: a website the town publishes, crawled into
+/// the knowledge base by `guichet crawl` and, when `every_hours` is set,
+/// by the server on a schedule. Its pages are documents whose source is
+/// their URL; a page gone from the site is removed at the next crawl.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourceSettings {
+    /// A short name (`site`, `agenda`): the crawl's documents carry it, and
+    /// `guichet crawl --source NAME` picks it.
+    pub name: String,
+    /// Where to start: the home page, a section's page.
+    pub start: Vec<String>,
+    /// Host names that may be fetched (empty: the start URLs' hosts).
+    pub hosts: Vec<String>,
+    /// Path prefixes that may be fetched (empty: all), e.g. `/demarches/`.
+    pub paths: Vec<String>,
+    /// Path prefixes never fetched, e.g. `/agenda/archives/`.
+    pub exclude: Vec<String>,
+    /// Links followed from a start page or sitemap entry (0: those pages
+    /// only).
+    pub depth: u32,
+    /// Most pages fetched in one crawl; a crawl stopped by it removes
+    /// nothing.
+    pub max_pages: usize,
+    /// Milliseconds between two requests to one host (a robots.txt
+    /// `Crawl-delay` that asks for more wins, up to 30 s).
+    pub delay_ms: u64,
+    /// Seconds one request may take, body included.
+    pub timeout_secs: u64,
+    /// Hours between two crawls by the server (0: only by hand).
+    pub every_hours: f64,
+    /// Collection the pages are filed under.
+    pub collection: String,
+    /// Read the `sitemap.xml` (and those robots.txt names) first.
+    pub sitemaps: bool,
+}
+
+impl Default for SourceSettings {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            start: Vec::new(),
+            hosts: Vec::new(),
+            paths: Vec::new(),
+            exclude: Vec::new(),
+            depth: 5,
+            max_pages: 2_000,
+            delay_ms: 1_000,
+            timeout_secs: 30,
+            every_hours: 0.0,
+            collection: "site".into(),
+            sitemaps: true,
+        }
+    }
+}
+
 /// The shape of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -750,6 +809,33 @@ impl Settings {
         if !(0.0..=24.0 * 366.0).contains(&self.backup.every_hours) {
             return bad("backup.every_hours must be between 0 and a year");
         }
+        let mut names = std::collections::HashSet::new();
+        for src in &self.sources {
+            let name = src.name.trim();
+            if name.is_empty() || !names.insert(name) {
+                return bad("each [[sources]] needs a name of its own");
+            }
+            if src.start.is_empty() {
+                return Err(Error::Usage(format!("sources {name}: start needs a URL")));
+            }
+            if let Some(u) = src.start.iter().find(|u| {
+                !matches!(url::Url::parse(u), Ok(p) if matches!(p.scheme(), "http" | "https") && p.host_str().is_some())
+            }) {
+                return Err(Error::Usage(format!(
+                    "sources {name}: {u:?} is not an http:// or https:// URL"
+                )));
+            }
+            if src.max_pages == 0 || src.timeout_secs == 0 {
+                return Err(Error::Usage(format!(
+                    "sources {name}: max_pages and timeout_secs must be at least 1"
+                )));
+            }
+            if !(0.0..=24.0 * 366.0).contains(&src.every_hours) {
+                return Err(Error::Usage(format!(
+                    "sources {name}: every_hours must be between 0 and a year"
+                )));
+            }
+        }
         if self.limits.queue == 0 {
             return bad("limits.queue must be at least 1");
         }
@@ -900,6 +986,39 @@ mod tests {
         let env = |k: &str| (k == "GUICHET_SERVER_BIND").then(|| "localhost".to_string());
         let e = Settings::load(None, &env).unwrap_err().to_string();
         assert!(e.contains("server.bind"), "{e}");
+    }
+
+    #[test]
+    fn the_example_source_block_is_valid_and_has_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("guichet.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let block: String = text
+            .lines()
+            .skip_while(|l| l.trim() != "# [[sources]]")
+            .map_while(|l| l.strip_prefix("# "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("guichet.toml");
+        std::fs::write(&file, &block).unwrap();
+        let s = Settings::load(Some(&file), &|_| None).unwrap();
+        assert_eq!(s.sources.len(), 1, "{block}");
+        let got = &s.sources[0];
+        let want = SourceSettings {
+            name: "site".into(),
+            start: vec!["https://www.ville.fr/".into()],
+            every_hours: 24.0,
+            ..SourceSettings::default()
+        };
+        assert_eq!(
+            toml::Table::try_from(got).unwrap(),
+            toml::Table::try_from(&want).unwrap()
+        );
+        std::fs::write(&file, block.replace("https://www.ville.fr/", "ftp://x")).unwrap();
+        let e = Settings::load(Some(&file), &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not an http"), "{e}");
     }
 
     #[test]

@@ -25,12 +25,21 @@
 //! rel="canonical">` or `og:url`. Date: the first ISO date of a
 //! `dcterms.modified`/`article:modified_time`/`date`… meta, or of a
 //! `<time datetime>` in the content.
+//!
+//! For a crawler, the whole page (menus included: that is how a site is
+//! navigated) is also read for its links: metadata `links` holds the
+//! `href` of every `<a>` and `<area>`, as written, newline-separated, at
+//! most [`MAX_LINKS`]; `base_href` the `<base href>`; `robots` the
+//! `<meta name="robots">` directives (`noindex`, `nofollow`), lowercased.
 
 use std::collections::BTreeMap;
 
 use scraper::{ElementRef, Html, Node};
 
 use crate::{clean, default_title, find_iso_date, Block, Document, Format, Result, SectionBuilder};
+
+/// Most links kept from one page (a town's page has tens to a few hundred).
+pub(crate) const MAX_LINKS: usize = 2_000;
 
 /// Elements whose whole subtree is never content.
 const SKIP: &[&str] = &[
@@ -201,9 +210,25 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &crate::LoadOptions) -> Resul
     let mut metadata = BTreeMap::new();
     let mut url = None;
     let mut date = None;
+    let mut links: Vec<&str> = Vec::new();
+    let mut seen_links = std::collections::HashSet::new();
     for e in &elements {
         let v = e.value();
         match v.name() {
+            "a" | "area" => {
+                if let Some(href) = v.attr("href").map(str::trim) {
+                    if !href.is_empty() && links.len() < MAX_LINKS && seen_links.insert(href) {
+                        links.push(href);
+                    }
+                }
+            }
+            "base" => {
+                if let Some(href) = v.attr("href") {
+                    metadata
+                        .entry("base_href".to_string())
+                        .or_insert_with(|| href.trim().to_string());
+                }
+            }
             "html" => {
                 if let Some(lang) = v.attr("lang") {
                     metadata.insert("lang".to_string(), lang.to_string());
@@ -224,6 +249,9 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &crate::LoadOptions) -> Resul
                 let value = v.attr("content").unwrap_or_default();
                 match key.as_str() {
                     "og:url" => url = url.or_else(|| Some(value.to_string())),
+                    "robots" => {
+                        metadata.insert("robots".to_string(), value.to_ascii_lowercase());
+                    }
                     "description" => {
                         metadata.insert("description".to_string(), clean::inline(value));
                     }
@@ -241,6 +269,9 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &crate::LoadOptions) -> Resul
             }
             _ => {}
         }
+    }
+    if !links.is_empty() {
+        metadata.insert("links".to_string(), links.join("\n"));
     }
     if date.is_none() {
         date = content

@@ -162,7 +162,11 @@ pub struct Document {
     /// `breadcrumb` (" > "-joined), `sp_id`, `sp_type`, `audience`,
     /// `subject`, `description`, `dossier`, `cerfa` (", "-joined form
     /// numbers), `pages`, `pdf_producer`, `pdf_title`,
-    /// `pdf_pages_failed`, `pdf_pages_without_text`, `encoding`.
+    /// `pdf_pages_failed`, `pdf_pages_without_text`, `encoding`,
+    /// `ocr_pages`, `ocr_confidence`, `ocr_pages_skipped`, `ocr_error`
+    /// (PDFs read by OCR), `lang`, and for HTML the page's `links`
+    /// (newline-separated `href`s, menus included), `base_href` and
+    /// `robots` (its `<meta name="robots">`), which a crawler follows.
     pub metadata: BTreeMap<String, String>,
     /// The content, in reading order.
     pub sections: Vec<Section>,

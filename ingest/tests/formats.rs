@@ -125,6 +125,32 @@ fn html_main_content_only() {
 }
 
 #[test]
+fn html_links_are_read_from_the_whole_page_for_a_crawler() {
+    let page = br#"<html><head><base href="/fr/"><meta name="robots" content="NOINDEX, follow"></head>
+<body><nav class="menu"><a href="demarches.html">Demarches</a> <a href=" /contact ">Contact</a></nav>
+<main><h1>Accueil</h1><p>Voir <a href="demarches.html">les demarches</a> et
+<map><area href="plan.html"></map> <a>sans lien</a> <a href="">vide</a>.</p></main></body></html>"#;
+    let doc = load_bytes("index.html", page).unwrap();
+    assert_eq!(
+        doc.metadata.get("links").map(String::as_str),
+        Some("demarches.html\n/contact\nplan.html"),
+        "menus included, each link once, trimmed, empty ones left out"
+    );
+    assert_eq!(
+        doc.metadata.get("base_href").map(String::as_str),
+        Some("/fr/")
+    );
+    assert_eq!(
+        doc.metadata.get("robots").map(String::as_str),
+        Some("noindex, follow")
+    );
+    assert!(
+        !doc.plain_text().contains("Contact"),
+        "the menu is still not content"
+    );
+}
+
+#[test]
 fn html_without_main_uses_body() {
     let html = "<html><body><nav>Menu</nav><h2>Horaires</h2><p>Ouvert du lundi au vendredi.</p><footer>Pied</footer></body></html>";
     let doc = load_bytes("page", html.as_bytes()).expect("loads");

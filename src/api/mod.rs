@@ -388,6 +388,7 @@ pub async fn serve(config: Config) -> Result<()> {
                 engine.chunks,
                 config.settings.answer.mode
             );
+            crate::engine::scheduled_crawls(&engine, &config.settings.sources);
             state.set_engine(engine);
             Ok::<(), Error>(())
         })

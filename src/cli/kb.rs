@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::Config;
 use crate::kb::ingest::{IngestEvent, IngestOptions};
 use crate::kb::{Filters, KnowledgeBase};
+use crate::settings::SourceSettings;
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -28,6 +29,33 @@ pub(super) struct IngestArgs {
     /// questions that quote titles; not for real use).
     #[arg(long, hide = true)]
     no_titles: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CrawlArgs {
+    /// Start URLs of a site to crawl now (without them: the configured
+    /// `[[sources]]`).
+    urls: Vec<String>,
+    /// With URLs: the source's name (default: the first URL's host); its
+    /// pages carry it, and a later crawl under it removes what is gone.
+    /// Without: crawl only the configured source of that name.
+    #[arg(long)]
+    source: Option<String>,
+    /// Links followed from the start pages and sitemap entries.
+    #[arg(long)]
+    depth: Option<u32>,
+    /// Most pages fetched.
+    #[arg(long)]
+    max_pages: Option<usize>,
+    /// Milliseconds between two requests to one host.
+    #[arg(long)]
+    delay_ms: Option<u64>,
+    /// Seconds one request may take.
+    #[arg(long)]
+    timeout_secs: Option<u64>,
+    /// Do not read sitemaps; follow links only.
+    #[arg(long)]
+    no_sitemaps: bool,
 }
 
 #[derive(Debug, Args)]
@@ -141,9 +169,123 @@ pub(super) fn ingest(config: &Config, args: IngestArgs) -> Result<()> {
     for (file, note) in &report.skipped {
         println!("skipped   {}: {note}", file.display());
     }
+    print_ocr(&report.ocr);
     let ok = report.added + report.updated + report.unchanged + report.removed;
     if ok == 0 && !report.failed.is_empty() {
         return Err(Error::Usage("nothing could be ingested".into()));
+    }
+    Ok(())
+}
+
+/// The documents read by OCR, with their confidence: answers resting on
+/// recognised text deserve a référent's look when it is low.
+pub(super) fn print_ocr(read: &[crate::kb::ingest::OcrRead]) {
+    for r in read {
+        println!(
+            "ocr       {}: {} page(s) recognised, mean confidence {:.0} %",
+            r.name, r.pages, r.confidence
+        );
+    }
+}
+
+/// The sources `args` names: an ad-hoc one from its URLs, or the
+/// configured ones (all, or the one `--source` names); options given on
+/// the command line override the configured ones.
+fn crawl_sources(config: &Config, args: &CrawlArgs) -> Result<Vec<SourceSettings>> {
+    let mut sources = if args.urls.is_empty() {
+        let all = config.settings.sources.clone();
+        if all.is_empty() {
+            return Err(Error::Usage(
+                "give the site's start URL (guichet crawl https://www.ville.fr/) or add a [[sources]] entry to guichet.toml".into(),
+            ));
+        }
+        match &args.source {
+            Some(name) => {
+                let one: Vec<_> = all.into_iter().filter(|s| &s.name == name).collect();
+                if one.is_empty() {
+                    return Err(Error::Usage(format!(
+                        "no [[sources]] entry is named {name}"
+                    )));
+                }
+                one
+            }
+            None => all,
+        }
+    } else {
+        let host = url::Url::parse(&args.urls[0])
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{} is not an http:// or https:// URL",
+                    args.urls[0]
+                ))
+            })?;
+        let configured = config
+            .settings
+            .sources
+            .iter()
+            .find(|s| Some(&s.name) == args.source.as_ref())
+            .cloned()
+            .unwrap_or_default();
+        vec![SourceSettings {
+            name: args.source.clone().unwrap_or(host),
+            start: args.urls.clone(),
+            ..configured
+        }]
+    };
+    for s in &mut sources {
+        s.depth = args.depth.unwrap_or(s.depth);
+        s.max_pages = args.max_pages.unwrap_or(s.max_pages);
+        s.delay_ms = args.delay_ms.unwrap_or(s.delay_ms);
+        s.timeout_secs = args.timeout_secs.unwrap_or(s.timeout_secs);
+        s.sitemaps &= !args.no_sitemaps;
+    }
+    Ok(sources)
+}
+
+pub(super) fn crawl(config: &Config, args: CrawlArgs) -> Result<()> {
+    let sources = crawl_sources(config, &args)?;
+    let kb = std::sync::Mutex::new(open(config)?);
+    let parser = config.parser()?;
+    let options = config.ingest_options();
+    let mut failed_all = true;
+    for source in &sources {
+        let pb = ProgressBar::new_spinner();
+        pb.set_message(format!("crawling {}", source.name));
+        let report = crate::crawl::crawl(&kb, &parser, &options, source, &mut |url| {
+            pb.set_message(url.to_string());
+            pb.inc(1);
+        });
+        pb.finish_and_clear();
+        let report = report?;
+        println!(
+            "{}: fetched {}, added {}, updated {}, unchanged {}, removed {}, failed {}, skipped {}, forbidden by robots.txt {}; {} chunks in {:.1} s{}",
+            source.name,
+            report.fetched,
+            report.added,
+            report.updated,
+            report.unchanged,
+            report.removed,
+            report.failed.len(),
+            report.skipped,
+            report.disallowed,
+            report.chunks,
+            report.seconds,
+            if report.capped {
+                format!(" (stopped at max_pages = {}: nothing unreached removed)", source.max_pages)
+            } else {
+                String::new()
+            }
+        );
+        for (url, reason) in &report.failed {
+            println!("failed    {url}: {reason}");
+        }
+        print_ocr(&report.ocr);
+        failed_all &= report.fetched == 0 && !report.failed.is_empty();
+    }
+    if failed_all {
+        return Err(Error::Usage("nothing could be fetched".into()));
     }
     Ok(())
 }

@@ -52,6 +52,11 @@ enum Command {
     /// Ingest documents (files or folders) into the knowledge base: parse,
     /// chunk, embed, index. Unchanged files are skipped.
     Ingest(kb::IngestArgs),
+    /// Crawl the town's website into the knowledge base: robots.txt
+    /// honoured, sitemaps first, only changed pages fetched again, pages
+    /// gone from the site removed. URLs given here, or the `[[sources]]`
+    /// of the configuration.
+    Crawl(kb::CrawlArgs),
     /// Search the knowledge base (hybrid: dense + lexical).
     Search(kb::SearchArgs),
     /// List, show or remove stored documents.
@@ -132,6 +137,7 @@ pub fn run(args: Args) -> Result<()> {
             generate::run(&config, a)
         }
         Command::Ingest(a) => with_config(&args.global, |c| kb::ingest(c, a)),
+        Command::Crawl(a) => with_config(&args.global, |c| kb::crawl(c, a)),
         Command::Search(a) => with_config(&args.global, |c| kb::search(c, a)),
         Command::Docs(cmd) => with_config(&args.global, |c| kb::docs(c, cmd)),
         Command::Index(cmd) => with_config(&args.global, |c| kb::index(c, cmd)),

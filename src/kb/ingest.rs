@@ -43,6 +43,20 @@ pub struct IngestReport {
     pub embed_seconds: f64,
     /// Seconds in total.
     pub seconds: f64,
+    /// Documents whose scanned pages were read by OCR.
+    pub ocr: Vec<OcrRead>,
+}
+
+/// A document read (in part) by OCR, for the summary: a référent should
+/// know which answers rest on recognised text, and how sure it was.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OcrRead {
+    /// The file name.
+    pub name: String,
+    /// Pages recognised.
+    pub pages: usize,
+    /// Tesseract's mean word confidence over them, 0 to 100.
+    pub confidence: f64,
 }
 
 /// How to ingest.
@@ -426,8 +440,28 @@ pub fn prepare(
     report: &mut IngestReport,
 ) -> Result<Prepared> {
     let t0 = Instant::now();
-    let hash = format!("{:x}", Sha256::digest(bytes));
     let doc: Document = parser.parse(name, bytes)?;
+    report.parse_seconds += t0.elapsed().as_secs_f64();
+    let hash = format!("{:x}", Sha256::digest(bytes));
+    prepare_document(embedder, doc, name, source, hash, options, opts, report)
+}
+
+/// [`prepare`] for a document already parsed (a crawler reads a page's
+/// links before deciding to index it): chunks and embeds `doc`, whose
+/// bytes hash to `hash`. A document read by OCR is listed in
+/// `report.ocr`.
+#[allow(clippy::too_many_arguments)]
+pub fn prepare_document(
+    embedder: &std::sync::Arc<dyn guichet_models::Embedder>,
+    doc: Document,
+    name: &str,
+    source: &str,
+    hash: String,
+    options: &IngestOptions,
+    opts: &ChunkOptions,
+    report: &mut IngestReport,
+) -> Result<Prepared> {
+    let t0 = Instant::now();
     let untitled;
     let to_chunk = if options.index_titles {
         &doc
@@ -452,6 +486,17 @@ pub fn prepare(
             chunks.len(),
             options.max_chunks
         )));
+    }
+    if let Some(pages) = doc.metadata.get("ocr_pages") {
+        report.ocr.push(OcrRead {
+            name: name.to_string(),
+            pages: pages.split(", ").count(),
+            confidence: doc
+                .metadata
+                .get("ocr_confidence")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0.0),
+        });
     }
     let sections: Vec<String> = chunks.iter().map(|c| c.section_path.join(" › ")).collect();
     // Each chunk's text opens with its context line (title › section),

@@ -116,6 +116,27 @@ pub struct ChunkRow {
     pub breadcrumb: Option<String>,
 }
 
+/// A page of a crawled site as stored: what a re-crawl needs to ask only
+/// for changes (`ETag`, `Last-Modified`) and to follow the links of a page
+/// that did not change. Read from the document's metadata, where the
+/// crawler writes `crawl_source`, `http_etag`, `http_last_modified`,
+/// `links` and `base_href`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CrawledPage {
+    /// The document id.
+    pub id: i64,
+    /// sha256 of the bytes last fetched.
+    pub hash: String,
+    /// The `ETag` the site gave.
+    pub etag: Option<String>,
+    /// The `Last-Modified` the site gave.
+    pub last_modified: Option<String>,
+    /// The page's links as written (resolve against `base`).
+    pub links: Vec<String>,
+    /// The page's `<base href>`, if any.
+    pub base: Option<String>,
+}
+
 /// The SQLite store.
 pub struct Store {
     conn: Connection,
@@ -173,6 +194,34 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
+    }
+
+    /// The stored pages of the crawl source `name`, by URL.
+    pub fn crawled_pages(&self, name: &str) -> Result<HashMap<String, CrawledPage>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, source, hash, json_extract(metadata, '$.http_etag'),
+                    json_extract(metadata, '$.http_last_modified'),
+                    json_extract(metadata, '$.links'), json_extract(metadata, '$.base_href')
+             FROM documents
+             WHERE json_valid(metadata) AND json_extract(metadata, '$.crawl_source') = ?1",
+        )?;
+        let rows = st.query_map([name], |r| {
+            let links: Option<String> = r.get(5)?;
+            Ok((
+                r.get::<_, String>(1)?,
+                CrawledPage {
+                    id: r.get(0)?,
+                    hash: r.get(2)?,
+                    etag: r.get(3)?,
+                    last_modified: r.get(4)?,
+                    links: links
+                        .map(|l| l.lines().map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    base: r.get(6)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
     }
 
     /// Stores `doc` with its `chunks`, replacing any document from the same
