@@ -63,14 +63,18 @@ fn ingest_is_incremental_and_search_finds_the_fiche_and_the_tariff_page() {
         .collect();
     assert!(top.iter().any(|u| u.ends_with("/F1965")), "{top:?}");
 
+    // The price is stated twice: in a sentence on page 3 and in the
+    // summary table of page 4; a hit on either page must hold it.
     let hits = search_json(data.path(), "prix cantine maternelle Montpellier");
     let found = hits["hits"].as_array().unwrap().iter().any(|h| {
+        let text = h["chunk"]["text"].as_str().unwrap_or("");
         h["chunk"]["source"]
             .as_str()
             .unwrap_or("")
             .ends_with("VilleMTP_MTP_Tarifs_2014.pdf")
-            && h["chunk"]["page_start"].as_u64().unwrap_or(0) <= 3
+            && h["chunk"]["page_start"].as_u64().unwrap_or(0) <= 4
             && h["chunk"]["page_end"].as_u64().unwrap_or(0) >= 3
+            && (text.contains("3,38 €") || text.contains("3.38 €"))
     });
     assert!(found, "{hits:#}");
 }

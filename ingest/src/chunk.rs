@@ -394,6 +394,13 @@ pub fn chunk(
                 next -= 1;
                 overlap += units[next].tokens;
             }
+            // An overlap the next unit does not fit beside would make a
+            // chunk of overlap alone, a copy of this chunk's tail: keep
+            // only what leaves room for it.
+            while next < end && overlap + units[end].tokens > body_target {
+                overlap -= units[next].tokens;
+                next += 1;
+            }
             start = next;
         }
     }

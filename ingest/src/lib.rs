@@ -64,6 +64,7 @@ mod html;
 mod markdown;
 mod ocr;
 mod office;
+mod outline;
 mod pdf;
 mod service_public;
 mod text;
@@ -148,7 +149,10 @@ impl fmt::Display for Format {
 pub struct Document {
     /// A human title: the fiche's `dc:title`, the HTML `<h1>`/`<title>`, the
     /// Markdown first `#` heading, the office document's title property or
-    /// first title paragraph; otherwise the file name without its extension.
+    /// first title paragraph, the PDF's `Title` when it is words (not a file
+    /// name) or else the largest heading of its first page (a heading that
+    /// only gives a date passed over); otherwise the file name without its
+    /// extension.
     pub title: String,
     /// The format the content was detected as.
     pub format: Format,
@@ -210,8 +214,9 @@ impl Document {
 pub struct Section {
     /// The headings above this content, outermost first, without the
     /// document title: e.g. `["Demande en France", "Pièces à fournir",
-    /// "Vous avez un passeport périmé"]`. Empty at the top level and for PDF
-    /// pages (PDF headings are not recognised).
+    /// "Vous avez un passeport périmé"]`. Empty at the top level. PDF
+    /// headings come from font sizes and numbering (`outline.rs`); pages
+    /// read by OCR have none.
     pub path: Vec<String>,
     /// The 1-based page number, for PDFs.
     pub page: Option<u32>,

@@ -22,12 +22,21 @@
 //!    two of a page that repeats (the page's own number blinded) at the top
 //!    or bottom of at least four pages in five, and of three or more; and
 //!    page-number lines (`12`, `- 12 -`, `Page 3 sur 27`, `3/27`) there.
-//! 4. Lines assembled into paragraphs and list items
-//!    (`text::lines_to_blocks` with the page's usual line length), which
-//!    also glues words hyphenated at line ends.
-//! 5. One [`Section`] per page, `page` = the 1-based page number.
+//! 4. Structure (`outline.rs`): each line's mean font size is taken from
+//!    `pdf-extract`'s own layout through a tapped output device
+//!    (`SizedOutput`); headings are the lines set larger than the body text
+//!    or numbered (« Article 3 », « II. »), their levels from their sizes;
+//!    the title is the PDF's `Title` when it is words, else the largest
+//!    heading of the first page. A line cut by wide gaps (over
+//!    [`COLUMN_GAP_EMS`] ems) whose later cells hold a figure is a table
+//!    row, cells joined with `" | "` (« Entrée Adulte | 6,50 € | 5,50 € »).
+//! 5. The other lines between two headings assembled into paragraphs and
+//!    list items (`text::lines_to_blocks` with the page's usual line
+//!    length), which also glues words hyphenated at line ends.
+//! 6. [`Section`]s under the path of headings above them, one per path and
+//!    page at least, `page` = the 1-based page number.
 //!
-//! 6. Pages without text (fewer than 16 letters or digits: scanned
+//! 7. Pages without text (fewer than 16 letters or digits: scanned
 //!    images) are read by OCR when [`crate::OcrOptions::enabled`] and
 //!    Tesseract is installed (`crate::ocr`): one section per page, the pages
 //!    and the mean confidence in the `ocr_pages` and `ocr_confidence`
@@ -44,15 +53,161 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pdf_extract::{Document as PdfDocument, Object, PlainTextOutput};
 
-use crate::{clean, default_title, text, Document, Error, Format, LoadOptions, Result, Section};
+use crate::{
+    clean, default_title, outline, text, Block, Document, Error, Format, LoadOptions, Result,
+    Section,
+};
 
 /// Minimum letters and digits for a page to count as having text.
 const MIN_PAGE_CHARS: usize = 16;
 
+/// One page's text as `pdf-extract` lays it out, with the mean font size
+/// (in points, after the text matrix) of each of its lines.
+struct PageText {
+    text: String,
+    /// `sizes[i]`: the mean size of the characters of line `i` of `text`
+    /// (0 for a line without characters).
+    sizes: Vec<f32>,
+}
+
+/// `pdf-extract`'s own plain-text layout, tapped: the text goes to a
+/// shared buffer, and each character's rendered size is added to the line
+/// it landed on. Font sizes are how a PDF marks its headings; the plain
+/// output alone drops them.
+struct SizedOutput<'a> {
+    inner: PlainTextOutput<&'a mut dyn std::io::Write>,
+    text: std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+    /// Newlines in `text` up to `scanned`.
+    line: usize,
+    scanned: usize,
+    /// Per line: (sum of sizes, characters).
+    sums: Vec<(f64, u32)>,
+    /// Where the last character ended (x) and its baseline (y), in text
+    /// space, to see column gaps.
+    last_end: f64,
+    last_y: f64,
+}
+
+/// A gap wider than this many ems between two characters of one line
+/// separates table columns (word spaces, even justified, stay under one).
+const COLUMN_GAP_EMS: f64 = 1.5;
+
+/// Marks a column gap in the tapped text (a control character: the text
+/// cleaning drops it, so only the table reader sees it).
+const COLUMN_MARK: char = '\u{1F}';
+
+/// The shared end of [`SizedOutput`]'s buffer.
+struct Tap(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Tap {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl pdf_extract::OutputDev for SizedOutput<'_> {
+    fn begin_page(
+        &mut self,
+        page_num: u32,
+        media_box: &pdf_extract::MediaBox,
+        art_box: Option<(f64, f64, f64, f64)>,
+    ) -> std::result::Result<(), pdf_extract::OutputError> {
+        self.inner.begin_page(page_num, media_box, art_box)
+    }
+    fn end_page(&mut self) -> std::result::Result<(), pdf_extract::OutputError> {
+        self.inner.end_page()
+    }
+    fn output_character(
+        &mut self,
+        trm: &pdf_extract::Transform,
+        width: f64,
+        spacing: f64,
+        font_size: f64,
+        char: &str,
+    ) -> std::result::Result<(), pdf_extract::OutputError> {
+        self.inner
+            .output_character(trm, width, spacing, font_size, char)?;
+        {
+            let text = self.text.borrow();
+            self.line += text[self.scanned..].iter().filter(|&&b| b == b'\n').count();
+            self.scanned = text.len();
+        }
+        // The same rendered size as the plain layout computes: the side of
+        // the square of the font's transformed unit box.
+        let (x, y) = (
+            font_size * (trm.m11 + trm.m21),
+            font_size * (trm.m12 + trm.m22),
+        );
+        let size = (x * y).abs().sqrt();
+        let (px, py) = (trm.m31, trm.m32);
+        let same_line = (py - self.last_y).abs() <= size * 0.5;
+        if same_line && px > self.last_end + size * COLUMN_GAP_EMS && !char.trim().is_empty() {
+            let mut text = self.text.borrow_mut();
+            let at = text.len().saturating_sub(char.len());
+            let mut mark = [0u8; 4];
+            text.splice(at..at, COLUMN_MARK.encode_utf8(&mut mark).bytes());
+            self.scanned = text.len();
+        }
+        if size.is_finite() {
+            self.last_end = px + width * size;
+            self.last_y = py;
+        }
+        if size.is_finite() && !char.trim().is_empty() {
+            if self.sums.len() <= self.line {
+                self.sums.resize(self.line + 1, (0.0, 0));
+            }
+            let s = &mut self.sums[self.line];
+            s.0 += size;
+            s.1 += 1;
+        }
+        Ok(())
+    }
+    fn begin_word(&mut self) -> std::result::Result<(), pdf_extract::OutputError> {
+        self.inner.begin_word()
+    }
+    fn end_word(&mut self) -> std::result::Result<(), pdf_extract::OutputError> {
+        self.inner.end_word()
+    }
+    fn end_line(&mut self) -> std::result::Result<(), pdf_extract::OutputError> {
+        self.inner.end_line()
+    }
+}
+
+/// Extracts one page with its line sizes.
+fn page_text(doc: &PdfDocument, page: u32) -> std::result::Result<PageText, String> {
+    let buffer = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let mut tap = Tap(buffer.clone());
+    let mut dev = SizedOutput {
+        inner: PlainTextOutput::new(&mut tap as &mut dyn std::io::Write),
+        text: buffer.clone(),
+        line: 0,
+        scanned: 0,
+        sums: Vec::new(),
+        last_end: f64::MAX,
+        last_y: 0.0,
+    };
+    pdf_extract::output_doc_page(doc, &mut dev, page).map_err(|e| format!("page {page}: {e}"))?;
+    let sums = std::mem::take(&mut dev.sums);
+    drop(dev);
+    let text = String::from_utf8_lossy(&buffer.borrow()).into_owned();
+    // Lines are counted as `load` splits them: on '\n' only.
+    let sizes = (0..text.split('\n').count())
+        .map(|i| match sums.get(i) {
+            Some(&(sum, n)) if n > 0 => (sum / f64::from(n)) as f32,
+            _ => 0.0,
+        })
+        .collect();
+    Ok(PageText { text, sizes })
+}
+
 /// What `pdf-extract` gave for the whole file.
 struct Extracted {
     /// (page number, text or the reason it failed), in page order.
-    pages: Vec<(u32, std::result::Result<String, String>)>,
+    pages: Vec<(u32, std::result::Result<PageText, String>)>,
     /// The Info dictionary's string entries we use.
     info: BTreeMap<String, String>,
 }
@@ -75,14 +230,19 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Docum
 
     let mut failed = Vec::new();
     let mut pages: Vec<(u32, Vec<String>)> = Vec::new();
+    let mut sizes: HashMap<u32, Vec<f32>> = HashMap::new();
+    let mut rows: HashMap<u32, Vec<Option<String>>> = HashMap::new();
     let mut first_error = None;
     for (page, result) in extracted.pages {
         match result {
             Ok(raw) => {
-                let lines = clean::normalize_chars(&raw)
-                    .lines()
-                    .map(clean::collapse_ws)
+                let lines: Vec<String> = raw
+                    .text
+                    .split('\n')
+                    .map(|l| clean::collapse_ws(&clean::normalize_chars(l)))
                     .collect();
+                rows.insert(page, raw.text.split('\n').map(table_row).collect());
+                sizes.insert(page, raw.sizes);
                 pages.push((page, lines));
             }
             Err(reason) => {
@@ -98,9 +258,9 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Docum
 
     remove_running_lines(&mut pages);
 
-    let mut sections = Vec::new();
     let mut without_text: Vec<String> = Vec::new();
-    for (page, lines) in &pages {
+    let mut texted: Vec<(u32, Vec<outline::Line>)> = Vec::new();
+    for (page, lines) in pages.iter() {
         let chars: usize = lines
             .iter()
             .map(|l| l.chars().filter(|c| c.is_alphanumeric()).count())
@@ -109,15 +269,36 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Docum
             without_text.push(page.to_string());
             continue;
         }
-        let blocks = text::lines_to_blocks(lines, Some(usual_line_length(lines)));
-        if !blocks.is_empty() {
-            sections.push(Section {
-                path: Vec::new(),
-                page: Some(*page),
-                blocks,
-            });
-        }
+        let page_sizes = sizes.remove(page).unwrap_or_default();
+        let page_rows = rows.remove(page).unwrap_or_default();
+        let lines = lines
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                // A running line cleared above stays cleared.
+                let row = page_rows
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .filter(|_| !text.is_empty());
+                outline::Line {
+                    table: row.is_some(),
+                    text: row.unwrap_or_else(|| text.clone()),
+                    size: page_sizes.get(i).copied().unwrap_or(0.0),
+                }
+            })
+            .collect();
+        texted.push((*page, lines));
     }
+    let body = outline::body_size(&texted);
+    let headings = outline::headings(&texted, body);
+    let title = extracted
+        .info
+        .get("Title")
+        .and_then(|t| outline::good_metadata_title(t))
+        .or_else(|| outline::title(&headings))
+        .unwrap_or_else(|| default_title(name));
+    let mut sections = structured_sections(&texted, &headings, &title);
     let mut metadata = BTreeMap::new();
     if !without_text.is_empty() {
         let scanned: Vec<u32> = without_text.iter().filter_map(|p| p.parse().ok()).collect();
@@ -171,7 +352,7 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Docum
             without_text.join(", "),
         );
     }
-    let info = extracted.info;
+    let info = &extracted.info;
     if let Some(p) = info.get("Producer") {
         metadata.insert("pdf_producer".to_string(), p.clone());
     }
@@ -182,13 +363,90 @@ pub(crate) fn load(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Docum
         .iter()
         .find_map(|k| info.get(*k).and_then(|d| pdf_date(d)));
     Ok(Document {
-        title: default_title(name),
+        title,
         format: Format::Pdf,
         url: None,
         date,
         metadata,
         sections,
     })
+}
+
+/// The pages' lines as sections: the blocks between two headings under
+/// the path of headings above them (the document's title left out of it),
+/// one section per page at least, so that page numbers stay exact.
+fn structured_sections(
+    pages: &[(u32, Vec<outline::Line>)],
+    headings: &[outline::Heading],
+    title: &str,
+) -> Vec<Section> {
+    let mut builder = crate::SectionBuilder::default();
+    let mut path: Vec<(u8, String)> = Vec::new();
+    let mut next = headings.iter().peekable();
+    for (page, lines) in pages {
+        let texts: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
+        let width = usual_line_length(&texts);
+        let mut run: Vec<String> = Vec::new();
+        let flush =
+            |run: &mut Vec<String>, path: &[(u8, String)], builder: &mut crate::SectionBuilder| {
+                let names: Vec<String> = path.iter().map(|(_, t)| t.clone()).collect();
+                for block in text::lines_to_blocks(run, Some(width)) {
+                    builder.push(&names, Some(*page), block);
+                }
+                run.clear();
+            };
+        let mut i = 0;
+        while i < lines.len() {
+            match next.peek() {
+                Some(h) if h.page == *page && h.first == i => {
+                    flush(&mut run, &path, &mut builder);
+                    while path.last().is_some_and(|(l, _)| *l >= h.level) {
+                        path.pop();
+                    }
+                    if h.text != title {
+                        path.push((h.level, h.text.clone()));
+                    }
+                    i = h.last + 1;
+                    next.next();
+                }
+                _ if lines[i].table => {
+                    flush(&mut run, &path, &mut builder);
+                    let names: Vec<String> = path.iter().map(|(_, t)| t.clone()).collect();
+                    builder.push(&names, Some(*page), Block::TableRow(lines[i].text.clone()));
+                    i += 1;
+                }
+                _ => {
+                    run.push(lines[i].text.clone());
+                    i += 1;
+                }
+            }
+        }
+        flush(&mut run, &path, &mut builder);
+    }
+    builder.finish()
+}
+
+/// A line as a table row, cells joined with `" | "`, when column gaps cut
+/// it into cells and one of the cells after the first is a figure
+/// (« Entrée Adulte | 6,50 € | 5,50 € »); `None` for running text.
+fn table_row(raw: &str) -> Option<String> {
+    if !raw.contains(COLUMN_MARK) {
+        return None;
+    }
+    let cells: Vec<String> = raw
+        .split(COLUMN_MARK)
+        .map(|c| clean::collapse_ws(&clean::normalize_chars(c)))
+        .filter(|c| !c.is_empty())
+        .collect();
+    let figure = |c: &String| {
+        let chars = c.chars().count();
+        let numeric = c
+            .chars()
+            .filter(|ch| ch.is_ascii_digit() || "€%,.-+/ ".contains(*ch))
+            .count();
+        chars <= 30 && c.chars().any(|ch| ch.is_ascii_digit()) && numeric * 2 >= chars
+    };
+    (cells.len() >= 2 && cells[1..].iter().any(figure)).then(|| cells.join(" | "))
 }
 
 /// Reads `pages` (those without a text layer) by OCR, at most
@@ -279,19 +537,13 @@ fn extract(name: &str, bytes: &[u8], opts: &LoadOptions) -> Result<Extracted> {
     let pages = page_numbers
         .into_iter()
         .map(|page| {
-            let result = catch_unwind(AssertUnwindSafe(|| {
-                let mut out = String::new();
-                let mut dev = PlainTextOutput::new(&mut out);
-                pdf_extract::output_doc_page(&doc, &mut dev, page)
-                    .map(|()| out)
-                    .map_err(|e| format!("page {page}: {e}"))
-            }))
-            .unwrap_or_else(|panic| {
-                Err(format!(
-                    "page {page}: the PDF parser crashed ({})",
-                    panic_message(&panic)
-                ))
-            });
+            let result =
+                catch_unwind(AssertUnwindSafe(|| page_text(&doc, page))).unwrap_or_else(|panic| {
+                    Err(format!(
+                        "page {page}: the PDF parser crashed ({})",
+                        panic_message(&panic)
+                    ))
+                });
             (page, result)
         })
         .collect();

@@ -176,6 +176,10 @@ fn an_over_long_sentence_is_cut_at_words() {
 #[test]
 fn real_pdf_chunks_carry_page_ranges() {
     let d = load("pdf/VilleMTP_MTP_Tarifs_2014.pdf");
+    assert_eq!(
+        d.title, "Tarifs 2014 pour la Ville de Montpellier Approbation",
+        "the subject set large on the first page, not the session date above it"
+    );
     let opts = ChunkOptions::default();
     let chunks = chunk(&d, &opts, &words);
     assert!(chunks.len() > 27);
@@ -185,8 +189,42 @@ fn real_pdf_chunks_carry_page_ranges() {
         let (s, e) = (c.page_start.expect("page"), c.page_end.expect("page"));
         assert!(s <= e && s >= last_start && e <= 27);
         last_start = s;
-        assert!(c.text.starts_with("VilleMTP_MTP_Tarifs_2014\n"));
+        assert!(c.text.starts_with(&d.title), "{}", c.text);
     }
+}
+
+#[test]
+fn a_block_the_overlap_cannot_sit_beside_makes_no_chunk_of_overlap_alone() {
+    // Short lines (a minutes' header), then one long block without a
+    // sentence end (the list of members present), then more.
+    let names: Vec<String> = (0..74)
+        .map(|i| format!("Prénom{i} NOM{i}, Autre{i} PERSONNE{i},"))
+        .collect();
+    let mut blocks: Vec<Block> = [
+        "Ville de Montpellier",
+        "Compte-rendu du Conseil",
+        "Séance publique",
+        "Présents :",
+    ]
+    .iter()
+    .map(|t| Block::Paragraph((*t).to_string()))
+    .collect();
+    blocks.push(Block::Paragraph(names.join(" ")));
+    blocks.push(paragraph("c", 30));
+    let chunks = chunk(
+        &doc(vec![section(&[], Some(1), blocks)]),
+        &ChunkOptions::default(),
+        &words,
+    );
+    for pair in chunks.windows(2) {
+        assert!(
+            !pair[0].body().contains(pair[1].body().trim()),
+            "a chunk repeats the previous one's tail only: {:?} then {:?}",
+            pair[0].body(),
+            pair[1].body()
+        );
+    }
+    assert!(chunks.iter().any(|c| c.body().contains("Présents :")));
 }
 
 #[test]

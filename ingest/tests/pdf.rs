@@ -20,7 +20,20 @@ fn recovers_at_least_97_percent_of_popplers_words() {
         let doc = load(&format!("pdf/{name}.pdf"));
         let reference = std::fs::read_to_string(fixture(&format!("pdf/{name}.poppler.txt")))
             .expect("poppler fixture");
-        let recall = word_recall(&reference, &doc.plain_text());
+        // Headings moved into section paths (and the title) are still
+        // the document's words.
+        let mut text = doc.title.clone();
+        let mut path: &[String] = &[];
+        for section in &doc.sections {
+            for h in section.path.iter().filter(|h| !path.contains(h)) {
+                text.push('\n');
+                text.push_str(h);
+            }
+            path = &section.path;
+        }
+        text.push('\n');
+        text.push_str(&doc.plain_text());
+        let recall = word_recall(&reference, &text);
         println!("{name}: word recall vs poppler {:.2} %", recall * 100.0);
         assert!(recall >= 0.97, "{name}: recall {recall:.4} < 0.97");
     }
@@ -30,9 +43,10 @@ fn recovers_at_least_97_percent_of_popplers_words() {
 fn pages_are_numbered_and_text_is_clean() {
     let doc = load("pdf/CR_CM_07_02_2011.pdf");
     assert_eq!(doc.format, Format::Pdf);
-    assert_eq!(doc.title, "CR_CM_07_02_2011");
+    assert_eq!(doc.title, "Compte-rendu du Conseil municipal");
     assert_eq!(doc.metadata.get("pages").map(String::as_str), Some("12"));
-    let pages: Vec<u32> = doc.sections.iter().filter_map(|s| s.page).collect();
+    let mut pages: Vec<u32> = doc.sections.iter().filter_map(|s| s.page).collect();
+    pages.dedup();
     assert_eq!(pages, (1..=12).collect::<Vec<_>>());
     for doc in [doc, load("pdf/VilleMTP_MTP_Tarifs_2014.pdf")] {
         let text = doc.plain_text();
@@ -49,10 +63,55 @@ fn pages_are_numbered_and_text_is_clean() {
 fn accents_and_words_of_itext_deliberations() {
     let doc = load("pdf/2014-04-24-0000071249.pdf");
     let text = doc.plain_text();
-    assert!(text.contains("Création d'une mairie annexe à Grammont et célébration des mariages"));
-    assert!(text.contains("Séance publique du jeudi 24 avril 2014"));
+    // The subject, set large, is the title; the session date above it
+    // heads the deliberation's sections.
+    assert!(doc
+        .title
+        .contains("Création d'une mairie annexe à Grammont et célébration des mariages"));
+    assert!(doc
+        .sections
+        .iter()
+        .any(|s| s.path.first().map(String::as_str)
+            == Some("Séance publique du jeudi 24 avril 2014")));
     assert!(!text.contains("avr il"));
     assert_eq!(doc.date.as_deref(), Some("2014-04-28"));
+}
+
+#[test]
+fn tariff_tables_are_rows_and_headings_are_sections() {
+    let doc = load("pdf/VilleMTP_MTP_Tarifs_2014.pdf");
+    let rows: Vec<&str> = doc
+        .sections
+        .iter()
+        .filter(|s| s.page == Some(8))
+        .flat_map(|s| &s.blocks)
+        .filter_map(|b| match b {
+            guichet_ingest::Block::TableRow(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        rows.contains(&"Entrée Adulte | 6,50 € | 5,50 €"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&"Carnets de 10 entrées | 40,00 € | 40,00 €"),
+        "{rows:?}"
+    );
+    // Running text is never cut into cells.
+    let page3 = doc.page_text(3).expect("page 3");
+    assert!(page3.contains("Le tarif général pour la restauration scolaire est de 3.38 €"));
+    let minutes = load("pdf/CR_CM_07_02_2011.pdf");
+    let with_path = minutes
+        .sections
+        .iter()
+        .filter(|s| !s.path.is_empty())
+        .count();
+    assert!(
+        with_path * 10 >= minutes.sections.len() * 8,
+        "council minutes' themes are headings: {with_path} of {}",
+        minutes.sections.len()
+    );
 }
 
 #[test]
@@ -74,13 +133,19 @@ fn tariffs_maternelle_canteen_price() {
         page4.contains("Tarif Général 2014 Ecole Maternelle Ecole Elémentaire"),
         "{page4}"
     );
-    assert!(page4.contains("Hors montpelliérains & hors tarification sociale 3,38 € 3.69 €"));
-    assert!(page4.contains("Q 7: 459 € et plus 3,38 € 3,69 €"));
+    assert!(
+        page4.contains("Hors montpelliérains & hors tarification sociale | 3,38 € | 3.69 €"),
+        "{page4}"
+    );
+    assert!(
+        page4.contains("Q 7: 459 € et plus | 3,38 € | 3,69 €"),
+        "{page4}"
+    );
 
     let chunks = chunk(&doc, &ChunkOptions::default(), &words);
     let hit = chunks
         .iter()
-        .find(|c| c.text.contains("hors tarification sociale 3,38 €"))
+        .find(|c| c.text.contains("hors tarification sociale | 3,38 €"))
         .expect("a chunk with the maternelle price");
     assert!(
         hit.page_start <= Some(4) && hit.page_end >= Some(4),
