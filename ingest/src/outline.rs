@@ -317,8 +317,9 @@ fn only_a_date(text: &str) -> bool {
         })
 }
 
-/// The document's title: the largest heading of its first page with text
-/// (a heading that only gives a date passed over), if any.
+/// The document's title: the largest heading of its first page with
+/// headings, a dateline (« Séance publique du jeudi 22 mai 2014 », which
+/// heads every deliberation of a session) passed over.
 pub(crate) fn title(headings: &[Heading]) -> Option<String> {
     let first_page = headings.first()?.page;
     headings

@@ -82,8 +82,8 @@ struct SizedOutput<'a> {
     scanned: usize,
     /// Per line: (sum of sizes, characters).
     sums: Vec<(f64, u32)>,
-    /// Where the last character ended (x) and its baseline (y), in text
-    /// space, to see column gaps.
+    /// Where the last visible character ended (x) and its baseline (y),
+    /// to see column gaps.
     last_end: f64,
     last_y: f64,
 }
@@ -152,7 +152,9 @@ impl pdf_extract::OutputDev for SizedOutput<'_> {
             text.splice(at..at, COLUMN_MARK.encode_utf8(&mut mark).bytes());
             self.scanned = text.len();
         }
-        if size.is_finite() {
+        // Measured from the last visible character: a PDF may draw the
+        // space of a column gap as one wide space glyph.
+        if size.is_finite() && !char.trim().is_empty() {
             self.last_end = px + width * size;
             self.last_y = py;
         }

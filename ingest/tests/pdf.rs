@@ -63,8 +63,8 @@ fn pages_are_numbered_and_text_is_clean() {
 fn accents_and_words_of_itext_deliberations() {
     let doc = load("pdf/2014-04-24-0000071249.pdf");
     let text = doc.plain_text();
-    // The subject, set large, is the title; the session date above it
-    // heads the deliberation's sections.
+    // The subject, set large, is the title; the session date above it,
+    // set larger still, heads the deliberation's sections.
     assert!(doc
         .title
         .contains("Création d'une mairie annexe à Grammont et célébration des mariages"));
