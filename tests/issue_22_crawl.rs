@@ -233,6 +233,18 @@ fn issue_22_a_town_site_is_crawled_politely_and_a_recrawl_fetches_only_what_chan
         text.contains("19 décembre") && !text.contains("12 décembre"),
         "{text}"
     );
+
+    // A backup keeps the crawled pages in the database without calling
+    // each one a missing file.
+    let archive = tmp.path().join("sauvegarde.tar.gz");
+    let (o, stdout, stderr) = run(guichet()
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("backup")
+        .arg("--out")
+        .arg(&archive));
+    assert!(o.status.success(), "{stdout}{stderr}");
+    assert!(!stdout.contains("not archived"), "{stdout}");
 }
 
 #[test]

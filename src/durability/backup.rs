@@ -37,6 +37,7 @@ pub struct Manifest {
     pub files: Vec<ArchivedFile>,
     /// Documents whose original file could not be archived (missing or
     /// changed since ingestion): they stay answerable from their chunks.
+    /// Crawled pages (a URL as source) have no file and are not listed.
     pub missing_documents: Vec<String>,
 }
 
@@ -171,6 +172,11 @@ pub fn backup(data_dir: &Path, out: &Path) -> Result<BackupReport> {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         for (id, source, hash) in rows {
+            // A crawled page has no file: its text is in the database and
+            // its original on the town's site.
+            if source.contains("://") {
+                continue;
+            }
             let path = PathBuf::from(&source);
             let ok = path.is_file() && sha256_file(&path).is_ok_and(|h| h == hash);
             if !ok {

@@ -13,7 +13,8 @@
 //   GUICHET_UPLOAD_PDF       PDF uploaded from the console
 //                            (default: ingest/demo/documents/montpellier/2014-05-22-0000072128.pdf)
 //   GUICHET_UPLOAD_QUESTION  a question answerable from that PDF only
-//   GUICHET_UPLOAD_EXPECT    a word expected in the cited source's title or file name
+//   GUICHET_UPLOAD_EXPECT    words expected in the cited source's title (the PDF's subject,
+//                            read from its first page) or file name
 //   GUICHET_ARTIFACTS        folder for screenshots (default: target/web-artifacts)
 //   GUICHET_EMBED_PORT       port of the host page allowed to embed the widget (the server
 //                            runs with GUICHET_WIDGET_EMBED_ORIGINS='["http://127.0.0.1:PORT"]');
@@ -39,7 +40,7 @@ const TOKEN = process.env.GUICHET_TOKEN || '';
 const ADMIN_TOKEN = process.env.GUICHET_ADMIN_TOKEN || '';
 const PDF = path.resolve(root, process.env.GUICHET_UPLOAD_PDF || 'ingest/demo/documents/montpellier/2014-05-22-0000072128.pdf');
 const UPLOAD_QUESTION = process.env.GUICHET_UPLOAD_QUESTION || 'Combien de Cartes Été Jeunes gratuites sont attribuées aux associations en 2014 ?';
-const UPLOAD_EXPECT = process.env.GUICHET_UPLOAD_EXPECT || '0000072128';
+const UPLOAD_EXPECT = process.env.GUICHET_UPLOAD_EXPECT || 'Carte Été Jeunes';
 const ARTIFACTS = path.resolve(process.cwd(), process.env.GUICHET_ARTIFACTS || path.join(root, 'target', 'web-artifacts'));
 const EMBED_PORT = Number(process.env.GUICHET_EMBED_PORT || 0);
 const CHROMIUM = process.env.GUICHET_CHROMIUM || '/usr/bin/chromium';
