@@ -108,6 +108,9 @@ enum Outcome {
 
 struct Crawl<'a> {
     kb: &'a Mutex<KnowledgeBase>,
+    /// The knowledge base's embedder, taken once (a commit after a model
+    /// switch is refused by `commit` itself).
+    embedder: std::sync::Arc<dyn guichet_models::Embedder>,
     parser: &'a Parser,
     options: IngestOptions,
     source: &'a SourceSettings,
@@ -140,9 +143,16 @@ pub fn crawl(
     on_page: &mut dyn FnMut(&str),
 ) -> Result<CrawlReport> {
     let started = Instant::now();
-    let stored = lock(kb)?.store().crawled_pages(&source.name)?;
+    let (stored, embedder) = {
+        let kb = lock(kb)?;
+        (
+            kb.store().crawled_pages(&source.name)?,
+            kb.embedder().clone(),
+        )
+    };
     let mut c = Crawl {
         kb,
+        embedder,
         parser,
         options: IngestOptions {
             collection: source.collection.clone(),
@@ -398,10 +408,9 @@ impl Crawl<'_> {
             self.remove_if_stored(url)?;
             return Ok(Outcome::Links(links));
         }
-        let embedder = lock(self.kb)?.embedder().clone();
         let mut scratch = IngestReport::default();
         let prepared = prepare_document(
-            &embedder,
+            &self.embedder,
             doc,
             &name,
             url.as_str(),
@@ -445,7 +454,7 @@ impl Crawl<'_> {
     /// Removes the stored page at `url`, if this source has one.
     fn remove_if_stored(&mut self, url: &Url) -> Result<()> {
         if let Some(page) = self.stored.remove(url.as_str()) {
-            if lock(self.kb)?.remove_document(page.id)? {
+            if lock(self.kb)?.remove_document_unsaved(page.id)? {
                 self.report.removed += 1;
             }
         }

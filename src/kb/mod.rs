@@ -159,11 +159,18 @@ impl KnowledgeBase {
 
     /// Removes a document; false if there was none.
     pub fn remove_document(&mut self, id: i64) -> Result<bool> {
-        let removed = self.store.remove_document(id)?;
+        let removed = self.remove_document_unsaved(id)?;
         if removed {
             self.save_index()?;
         }
         Ok(removed)
+    }
+
+    /// Removes a document without saving the index file: for a batch
+    /// (a crawl removing the pages gone from a site), whose caller saves
+    /// it once at the end ([`KnowledgeBase::save_index`]).
+    pub fn remove_document_unsaved(&mut self, id: i64) -> Result<bool> {
+        self.store.remove_document(id)
     }
 }
 
