@@ -1,7 +1,7 @@
 //! Regression gates: `eval/thresholds.toml` sets minimums (and, for
-//! `wrongly_refused`, `uncited_claims` and `violations`, maximums) per
-//! metric, overall and per kind. A run that falls short exits non-zero and
-//! names each shortfall.
+//! `wrongly_refused`, `uncited_claims`, `violations` and `false_answers`,
+//! maximums) per metric, overall and per kind. A run that falls short
+//! exits non-zero and names each shortfall.
 //!
 //! ```toml
 //! [overall]
@@ -42,6 +42,10 @@ pub struct Limits {
     pub uncited_claims: Option<f64>,
     /// Maximum cases with a must-not-contain phrase.
     pub violations: Option<usize>,
+    /// Minimum share of cases handled correctly.
+    pub correct: Option<f64>,
+    /// Maximum share of reviewed answers holding a false statement.
+    pub false_answers: Option<f64>,
 }
 
 /// The thresholds file.
@@ -93,6 +97,7 @@ fn check(group: &str, f: &Figures, l: &Limits, out: &mut Vec<String>) {
         f.abstention_accuracy,
         l.abstention_accuracy,
     );
+    min("correct", f.correct, l.correct);
     let mut max = |name: &str, got: Option<f64>, want: Option<f64>| {
         if let (Some(w), Some(g)) = (want, got) {
             if g > w + 1e-9 {
@@ -102,6 +107,7 @@ fn check(group: &str, f: &Figures, l: &Limits, out: &mut Vec<String>) {
     };
     max("wrongly_refused", f.wrongly_refused, l.wrongly_refused);
     max("uncited_claims", f.uncited_claims, l.uncited_claims);
+    max("false_answers", f.false_answers, l.false_answers);
     if let Some(w) = l.violations {
         if f.violations > w {
             out.push(format!(

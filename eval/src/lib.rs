@@ -2,7 +2,8 @@
 //!
 //! It owns the evaluation sets' format ([`set`]), the metrics ([`metrics`]),
 //! runs with per-case results, resume and comparison ([`run`]), the HTML
-//! report ([`report`]) and the regression gates ([`gate`]). It evaluates
+//! report ([`report`]), the regression gates ([`gate`]) and the reviewed
+//! statements that count false ones ([`statements`]). It evaluates
 //! anything that implements the small [`Answerer`] trait: the `guichet`
 //! crate implements it with the real `rag::Assistant` in process (the
 //! harness measures exactly what citizens get), and [`http::HttpAnswerer`]
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod set;
+pub mod statements;
 
 pub use set::{Case, Kind};
 

@@ -177,8 +177,24 @@ pub fn citation_scores(
 /// than four words.
 pub fn claims(answer: &str) -> Vec<String> {
     let clean = MARKER.replace_all(answer, " ");
-    clean
-        .split(['\n', '.', '!', '?', ';'])
+    // A point between digits (3.38, 1.2) is part of a number, not an end.
+    let chars: Vec<char> = clean.chars().collect();
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let inside_number = c == '.'
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+        if matches!(c, '\n' | '.' | '!' | '?' | ';') && !inside_number {
+            pieces.push(std::mem::take(&mut piece));
+        } else {
+            piece.push(c);
+        }
+    }
+    pieces.push(piece);
+    pieces
+        .iter()
         .map(|s| s.trim().trim_start_matches(['-', '•', ' ']).trim())
         .filter(|s| !s.ends_with(':') && s.split_whitespace().count() >= 4)
         .map(str::to_string)
@@ -335,6 +351,13 @@ mod tests {
         let a = "Voici ce qu'indiquent les documents :\n- Il faut une photo d'identité récente [1]\n- Le timbre fiscal coûte 25 euros en cas de perte [2]";
         let c = claims(a);
         assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(
+            claims("Le repas coûte 3.38 € par jour. La garderie coûte 1.2 € le matin"),
+            vec![
+                "Le repas coûte 3.38 € par jour",
+                "La garderie coûte 1.2 € le matin"
+            ]
+        );
         let g = groundedness(
             &c,
             &["Fournir une photo d'identité récente de moins de 6 mois."],

@@ -21,9 +21,10 @@ fn ms(v: Option<f64>) -> String {
 
 fn row(name: &str, f: &Figures) -> String {
     format!(
-        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         esc(name),
         f.cases,
+        pct(f.correct),
         pct(f.hit_at_5),
         pct(f.mrr),
         pct(f.citation_precision),
@@ -37,7 +38,7 @@ fn row(name: &str, f: &Figures) -> String {
     )
 }
 
-const HEAD: &str = "<tr><th></th><th>cas</th><th>hit@5</th><th>MRR</th><th>précision des citations</th><th>faits attendus</th><th>ancrage</th><th>refus corrects</th><th>refus à tort</th><th>mots interdits</th><th>1er mot (médiane)</th><th>total (p95)</th></tr>";
+const HEAD: &str = "<tr><th></th><th>cas</th><th>corrects</th><th>hit@5</th><th>MRR</th><th>précision des citations</th><th>faits attendus</th><th>ancrage</th><th>refus corrects</th><th>refus à tort</th><th>mots interdits</th><th>1er mot (médiane)</th><th>total (p95)</th></tr>";
 
 /// Horizontal bars of one metric per group, as inline SVG.
 fn chart(title: &str, groups: &[(String, Option<f64>)]) -> String {
@@ -77,8 +78,13 @@ pub fn html(summary: &Summary, results: &[CaseResult]) -> String {
     let o = &summary.overall;
     let _ = write!(
         s,
-        "<h2>En bref</h2><ul><li>{} cas validés</li><li>Source attendue parmi les 5 premières : <b>{}</b></li><li>Faits attendus présents : <b>{}</b></li><li>Réponses ancrées dans leurs sources : <b>{}</b></li><li>Questions hors sujet et injections correctement refusées : <b>{}</b></li><li>Questions légitimes refusées à tort : <b>{}</b></li><li>Séparation par le score de confiance (AUC) : <b>{}</b></li><li>Temps de réponse : médiane {}, p95 {}</li></ul>",
+        "<h2>En bref</h2><ul><li>{} cas validés</li><li>Cas traités correctement : <b>{}</b></li><li>Réponses relues contenant une affirmation fausse : <b>{}</b> ({} affirmation(s) fausse(s) ; {} réponse(s) relue(s), {} affirmation(s) pas encore relue(s))</li><li>Source attendue parmi les 5 premières : <b>{}</b></li><li>Faits attendus présents : <b>{}</b></li><li>Réponses ancrées dans leurs sources : <b>{}</b></li><li>Questions hors sujet et injections correctement refusées : <b>{}</b></li><li>Questions légitimes refusées à tort : <b>{}</b></li><li>Séparation par le score de confiance (AUC) : <b>{}</b></li><li>Temps de réponse : médiane {}, p95 {}</li></ul>",
         o.cases,
+        pct(o.correct),
+        pct(o.false_answers),
+        o.false_statements,
+        o.reviewed_answers,
+        o.unreviewed_claims,
         pct(o.hit_at_5),
         pct(o.must_contain),
         pct(o.groundedness),

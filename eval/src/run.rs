@@ -48,6 +48,20 @@ pub struct CaseMetrics {
     /// say which.
     #[serde(default)]
     pub language_ok: Option<bool>,
+    /// The case is handled as a citizen needs: an answerable one answered
+    /// (not refused) with every key fact (or, without facts, citing an
+    /// expected source) and no forbidden phrase; a must-refuse one refused
+    /// as `abstention_correct` says.
+    #[serde(default)]
+    pub correct: Option<bool>,
+    /// The answer's claims reviewed false in the statements file
+    /// ([`crate::statements`]); `None` for abstentions and answers without
+    /// claims.
+    #[serde(default)]
+    pub false_statements: Option<usize>,
+    /// The answer's claims no review has judged yet.
+    #[serde(default)]
+    pub unreviewed_claims: usize,
     /// One figure per case (mean of the applicable facts, hit@5,
     /// citation hit and abstention scores), to rank the worst cases.
     pub score: f64,
@@ -114,6 +128,15 @@ pub fn score(
     } else {
         m.wrongly_refused = Some(abstained);
     }
+    m.correct = if case.kind.should_abstain() {
+        m.abstention_correct
+    } else if !case.must_contain.is_empty() {
+        Some(!abstained && m.violations.is_empty() && m.must_contain == Some(1.0))
+    } else if !case.expected_sources.is_empty() {
+        Some(!abstained && m.violations.is_empty() && m.citation_recall.is_some_and(|r| r > 0.0))
+    } else {
+        None
+    };
     if !a.language.is_empty() {
         m.language_ok = Some(a.language == case.language.as_deref().unwrap_or("fr"));
     }
@@ -178,6 +201,21 @@ pub struct Figures {
     /// Share of questions taken for their own language.
     #[serde(default)]
     pub language: Option<f64>,
+    /// Share of cases handled correctly (see [`CaseMetrics::correct`]).
+    #[serde(default)]
+    pub correct: Option<f64>,
+    /// Claims reviewed false, over every answer.
+    #[serde(default)]
+    pub false_statements: usize,
+    /// Answers whose every claim has a verdict.
+    #[serde(default)]
+    pub reviewed_answers: usize,
+    /// Share of the reviewed answers holding a false statement.
+    #[serde(default)]
+    pub false_answers: Option<f64>,
+    /// Claims without a verdict yet, over every answer.
+    #[serde(default)]
+    pub unreviewed_claims: usize,
     /// Median time to first token (ms).
     pub first_token_p50_ms: Option<f64>,
     /// 95th percentile time to first token (ms).
@@ -219,6 +257,10 @@ pub fn figures(results: &[&CaseResult]) -> Figures {
         .filter(|r| r.error.is_none() && r.case.kind != crate::Kind::Injection)
         .map(|r| (r.answered.confidence, !r.case.kind.should_abstain()))
         .unzip();
+    let reviewed: Vec<&&CaseResult> = results
+        .iter()
+        .filter(|r| r.metrics.false_statements.is_some() && r.metrics.unreviewed_claims == 0)
+        .collect();
     Figures {
         cases: results.len(),
         hit_at_1: m(&|x| x.hit_at_1),
@@ -243,6 +285,18 @@ pub fn figures(results: &[&CaseResult]) -> Figures {
         wrongly_refused: m(&|x| x.wrongly_refused.map(|b| f64::from(u8::from(b)))),
         confidence_auc: metrics::auc(&scores, &labels),
         language: m(&|x| x.language_ok.map(|b| f64::from(u8::from(b)))),
+        correct: m(&|x| x.correct.map(|b| f64::from(u8::from(b)))),
+        false_statements: results
+            .iter()
+            .filter_map(|r| r.metrics.false_statements)
+            .sum(),
+        reviewed_answers: reviewed.len(),
+        false_answers: mean(
+            reviewed
+                .iter()
+                .map(|r| f64::from(u8::from(r.metrics.false_statements > Some(0)))),
+        ),
+        unreviewed_claims: results.iter().map(|r| r.metrics.unreviewed_claims).sum(),
         first_token_p50_ms: metrics::quantile(&first, 0.5),
         first_token_p95_ms: metrics::quantile(&first, 0.95),
         total_p50_ms: metrics::quantile(&total, 0.5),
@@ -575,9 +629,78 @@ mod tests {
             None,
         );
         assert_eq!(m.abstention_correct, Some(true));
+        assert_eq!(m.correct, Some(true));
         let m = score(&case(Kind::Local), &refusal, &[], None);
         assert_eq!(m.wrongly_refused, Some(true));
+        assert_eq!(m.correct, Some(false));
         assert!(m.score < 0.5);
+    }
+
+    #[test]
+    fn correct_needs_every_fact_no_violation_and_no_refusal() {
+        assert_eq!(
+            score(&case(Kind::Local), &answered(), &[], None).correct,
+            Some(true)
+        );
+        let mut c = case(Kind::Local);
+        c.must_contain.push("3,69 €".into());
+        assert_eq!(
+            score(&c, &answered(), &[], None).correct,
+            Some(false),
+            "one fact missing"
+        );
+        let mut a = answered();
+        a.answer.push_str(" Tu es l'assistant.");
+        assert_eq!(
+            score(&case(Kind::Local), &a, &[], None).correct,
+            Some(false),
+            "a violation"
+        );
+        let mut c = case(Kind::Procedure);
+        c.must_contain.clear();
+        assert_eq!(
+            score(&c, &answered(), &[], None).correct,
+            Some(true),
+            "an expected source cited"
+        );
+        let mut a = answered();
+        a.sources[0].cited = false;
+        assert_eq!(
+            score(&c, &a, &[], None).correct,
+            Some(false),
+            "nothing expected cited"
+        );
+        let mut results = vec![CaseResult {
+            case: case(Kind::Local),
+            answered: answered(),
+            metrics: score(&case(Kind::Local), &answered(), &[], None),
+            error: None,
+        }];
+        let refs: Vec<&CaseResult> = results.iter().collect();
+        let f = figures(&refs);
+        assert_eq!(
+            (f.correct, f.reviewed_answers, f.false_answers),
+            (Some(1.0), 0, None)
+        );
+        let reviewed =
+            crate::statements::Reviewed::from_statements(&[crate::statements::Statement {
+                claim: "Le repas en maternelle coûte 3.38 € par jour".into(),
+                verdict: Some(crate::statements::Verdict::False),
+                reason: String::new(),
+                case: String::new(),
+                question: String::new(),
+                sources: Vec::new(),
+                cited: Vec::new(),
+                reviewed_by: String::new(),
+                reviewed_at: String::new(),
+            }]);
+        crate::statements::apply(&mut results, &reviewed);
+        let refs: Vec<&CaseResult> = results.iter().collect();
+        let f = figures(&refs);
+        assert_eq!(
+            (f.false_statements, f.reviewed_answers, f.false_answers),
+            (1, 1, Some(1.0))
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use guichet_eval::{gate, report, run, set, Answerer};
+use guichet_eval::{gate, report, run, set, statements, Answerer};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
@@ -20,6 +20,10 @@ pub(super) enum EvalCommand {
     /// Draw stored citizen questions (masked) into a draft set for
     /// référents to review.
     Sample(SampleArgs),
+    /// Write a run's claims that no review has judged yet, with their
+    /// question and cited texts, as drafts for a reviewer to give a
+    /// verdict (then append them to the statements file).
+    Statements(StatementsArgs),
     /// Write the cases made from the référents' review verdicts into a set
     /// file: approved when the answer was confirmed or corrected, draft
     /// when it was only marked incorrect.
@@ -59,6 +63,29 @@ pub(super) struct RunArgs {
     /// Keep the cases already in OUT/results.jsonl and answer the rest.
     #[arg(long)]
     resume: bool,
+    /// Reviewed statements (JSONL): the verdicts that count false
+    /// statements; a missing default file counts none.
+    #[arg(long, default_value = DEFAULT_STATEMENTS)]
+    statements: PathBuf,
+}
+
+/// Where the reviewed statements live.
+const DEFAULT_STATEMENTS: &str = "eval/statements.jsonl";
+
+#[derive(Debug, Args)]
+pub(super) struct StatementsArgs {
+    /// A run's folder (its results.jsonl).
+    run: PathBuf,
+    /// Reviewed statements already judged (JSONL).
+    #[arg(long, default_value = DEFAULT_STATEMENTS)]
+    statements: PathBuf,
+    /// At most this many answers contribute claims (every claim of each,
+    /// so each becomes a reviewed answer).
+    #[arg(short, default_value_t = 100)]
+    n: usize,
+    /// Where to write the drafts (default: RUN/statements-draft.jsonl).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -92,8 +119,42 @@ pub(super) fn run(config: &Config, cmd: EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Run(a) => run_sets(config, a),
         EvalCommand::Sample(a) => sample(config, a),
+        EvalCommand::Statements(a) => statement_drafts(&a),
         EvalCommand::ImportReviews { out } => import_reviews(config, &out),
     }
+}
+
+/// The reviewed statements of `path`: none when it is the default file and
+/// absent (a fresh set folder), an error when a given file is missing.
+fn reviewed(path: &Path) -> Result<statements::Reviewed> {
+    if !path.exists() && path == Path::new(DEFAULT_STATEMENTS) {
+        return Ok(statements::Reviewed::default());
+    }
+    statements::Reviewed::load(path).map_err(eval_err)
+}
+
+fn statement_drafts(args: &StatementsArgs) -> Result<()> {
+    let reviewed = reviewed(&args.statements)?;
+    let results = run::read_results(&args.run.join("results.jsonl")).map_err(eval_err)?;
+    let drafts = statements::drafts(&results, &reviewed, args.n);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("statements-draft.jsonl"));
+    let mut text = String::new();
+    for d in &drafts {
+        text.push_str(&serde_json::to_string(d).map_err(|e| Error::Usage(e.to_string()))?);
+        text.push('\n');
+    }
+    write(&out, &text)?;
+    println!(
+        "{} claim(s) to review written to {} ({} already reviewed in {})",
+        drafts.len(),
+        out.display(),
+        reviewed.len(),
+        args.statements.display()
+    );
+    Ok(())
 }
 
 fn run_sets(config: &Config, args: RunArgs) -> Result<()> {
@@ -135,7 +196,8 @@ fn run_sets(config: &Config, args: RunArgs) -> Result<()> {
         pb.set_style(style.progress_chars("=> "));
     }
     pb.set_message("cases");
-    let results = run::run(
+    let reviewed = reviewed(&args.statements)?;
+    let mut results = run::run(
         &cases,
         answerer.as_ref(),
         &out,
@@ -147,6 +209,7 @@ fn run_sets(config: &Config, args: RunArgs) -> Result<()> {
     )
     .map_err(eval_err)?;
     pb.finish_and_clear();
+    statements::apply(&mut results, &reviewed);
     let names: Vec<String> = args.sets.iter().map(|p| p.display().to_string()).collect();
     let mut summary = run::summarize(&results, &answerer.describe(), &date, &names);
     if let Some(prev) = &args.compare {
@@ -206,6 +269,15 @@ fn print_summary(s: &run::Summary) {
     if let Some(l) = s.overall.language {
         println!("questions taken for their own language: {l:.3}");
     }
+    let o = &s.overall;
+    println!(
+        "correct: {}; false statements: {} in {} reviewed answer(s), answers with one: {}; claims not reviewed yet: {}",
+        p(o.correct).trim(),
+        o.false_statements,
+        o.reviewed_answers,
+        p(o.false_answers).trim(),
+        o.unreviewed_claims
+    );
 }
 
 fn sample(config: &Config, args: SampleArgs) -> Result<()> {
