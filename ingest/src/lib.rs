@@ -82,6 +82,7 @@ use serde::{Deserialize, Serialize};
 pub use chunk::{chunk, split_sentences, Chunk, ChunkOptions, MAX_WORD_BYTES};
 pub use detect::detect;
 pub use error::{Error, Result};
+pub use outline::only_a_date;
 
 /// The formats this crate can load.
 ///

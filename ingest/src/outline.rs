@@ -139,26 +139,26 @@ fn roman_heading(text: &str) -> bool {
             .is_some_and(char::is_uppercase)
 }
 
-/// `1.2 Objet`, `2.3.1. Pièces`: at least two numbers joined by dots, then
-/// a capital (one number alone is a list item).
+/// `1.2 Objet`, `2.3.1. Pièces`, `1-2 : La restauration scolaire`: at
+/// least two numbers of one or two digits joined by dots or hyphens,
+/// optionally a colon or a dash, then a capital (one number alone is a list
+/// item; `2014-2015` is a span of years).
 fn decimal_heading(text: &str) -> bool {
     let number: String = text
         .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
         .collect();
-    let parts = number.trim_end_matches('.').split('.').count();
-    let well_formed = !number.starts_with('.')
-        && !number.contains("..")
-        && number
-            .trim_end_matches('.')
-            .split('.')
-            .all(|p| (1..=2).contains(&p.len()));
-    parts >= 2
+    let core = number.trim_end_matches(['.', '-']);
+    let parts: Vec<&str> = core.split(['.', '-']).collect();
+    let well_formed = parts.iter().all(|p| (1..=2).contains(&p.len()));
+    let rest = text[number.len()..].trim_start();
+    let rest = rest
+        .strip_prefix([':', '-', '–'])
+        .map_or(rest, str::trim_start);
+    parts.len() >= 2
         && well_formed
-        && text[number.len()..]
-            .strip_prefix(' ')
-            .and_then(|r| r.chars().next())
-            .is_some_and(char::is_uppercase)
+        && text[number.len()..].starts_with(' ')
+        && rest.chars().next().is_some_and(char::is_uppercase)
 }
 
 /// Whether a line reads as a heading's text: letters, short, starting
@@ -282,8 +282,10 @@ pub(crate) fn headings(pages: &[(u32, Vec<Line>)], body: f32) -> Vec<Heading> {
 }
 
 /// Whether a heading says only when (« Séance publique du jeudi 22 mai
-/// 2014 »): a session date titles every deliberation of the session.
-fn only_a_date(text: &str) -> bool {
+/// 2014 »): a session date titles every deliberation of the session, so
+/// it never titles a document, and an answer looks past it for what a
+/// passage is about.
+pub fn only_a_date(text: &str) -> bool {
     const MONTHS: &[&str] = &[
         "janvier",
         "février",
@@ -445,6 +447,10 @@ mod tests {
         assert_eq!(numbered("Chapitre II : les usagers"), Some(0));
         assert_eq!(numbered("IV - Dispositions financières"), Some(1));
         assert_eq!(numbered("1.2 Pièces à fournir"), Some(4));
+        assert_eq!(numbered("2.3.1. Pièces"), Some(4));
+        assert_eq!(numbered("1-2 : La restauration scolaire"), Some(4));
+        assert_eq!(numbered("2014-2015 Saison culturelle"), None);
+        assert_eq!(numbered("1-2 enfants"), None);
         assert_eq!(numbered("1. Fournir une pièce"), None);
         assert_eq!(numbered("Il est demandé au conseil"), None);
         assert_eq!(numbered("Articles de sport"), None);

@@ -106,6 +106,12 @@ fn is_table_header(line: &str, next: &str) -> bool {
 
 fn units_of(passage: usize, p: &Passage<'_>, out: &mut Vec<Unit>) {
     let mut heading = p.section.rsplit(" › ").next().unwrap_or("").to_string();
+    // A session line (« Séance publique du jeudi 22 mai 2014 ») heads every
+    // deliberation of the session and says nothing of what this one is
+    // about: its title does.
+    if guichet_ingest::only_a_date(&heading) {
+        heading = p.title.to_string();
+    }
     let case: Vec<String> = p
         .section
         .split(" › ")
@@ -424,7 +430,10 @@ impl Candidates {
             let mut last_label = String::new();
             for (t, u) in &lines {
                 let label = case_label(u);
-                let show = label != last_label && !u.list_item;
+                // A list item states its case too when it is the first of
+                // it (« En Guyane : Entre 0 et 14 ans, 8,5 € »): under the
+                // previous case's label it would read as that case's.
+                let show = label != last_label;
                 s.push_str(&format!("\n- {} [{}]", with_heading(t, &label, show), u.n));
                 last_label = label;
             }
@@ -551,6 +560,45 @@ mod tests {
         );
         assert!(u[0].intro && u[1].list_item && !u[3].list_item);
         assert!(u.iter().all(|u| u.heading == "Pièces à fournir"));
+    }
+
+    #[test]
+    fn a_list_item_of_another_case_states_its_case() {
+        let units = units(
+            "Passeport › Coût",
+            "Cas général\n- Entre 0 et 14 ans, le passeport coûte 17 €.\nEn Guyane\n- Entre 0 et 14 ans, le passeport coûte 8,5 €.",
+        );
+        assert_eq!(units.len(), 2);
+        let c = Candidates {
+            scored: vec![(0, 0.9), (1, 0.9)],
+            units,
+        };
+        let text = c.render(&[0, 1]).text;
+        assert!(
+            text.contains("- Passeport › Cas général : Entre 0 et 14 ans, le passeport coûte 17 €")
+                && text.contains(
+                    "- Passeport › En Guyane : Entre 0 et 14 ans, le passeport coûte 8,5 €"
+                ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_session_line_gives_way_to_the_title_as_heading() {
+        let mut u = Vec::new();
+        let passage = |section| Passage {
+            n: 1,
+            body: "La Ville propose d'octroyer 250 cartes gratuites.",
+            section,
+            title: "Carte Été Jeunes 2014 Attributions à titre gratuit",
+        };
+        units_of(0, &passage("Séance publique du jeudi 22 mai 2014"), &mut u);
+        assert_eq!(
+            u[0].heading,
+            "Carte Été Jeunes 2014 Attributions à titre gratuit"
+        );
+        units_of(0, &passage("Tarifs › Autres tarifs"), &mut u);
+        assert_eq!(u[1].heading, "Autres tarifs");
     }
 
     #[test]
