@@ -686,13 +686,7 @@ mod tests {
             crate::statements::Reviewed::from_statements(&[crate::statements::Statement {
                 claim: "Le repas en maternelle coûte 3.38 € par jour".into(),
                 verdict: Some(crate::statements::Verdict::False),
-                reason: String::new(),
-                case: String::new(),
-                question: String::new(),
-                sources: Vec::new(),
-                cited: Vec::new(),
-                reviewed_by: String::new(),
-                reviewed_at: String::new(),
+                ..crate::statements::Statement::default()
             }]);
         crate::statements::apply(&mut results, &reviewed);
         let refs: Vec<&CaseResult> = results.iter().collect();

@@ -39,7 +39,7 @@ pub enum Verdict {
 }
 
 /// One claim as the statements file keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Statement {
     /// The claim, as [`metrics::claims`] cut it from the answer.
     pub claim: String,
@@ -247,13 +247,9 @@ mod tests {
         Statement {
             claim: claim.into(),
             verdict,
-            reason: String::new(),
-            case: String::new(),
-            question: String::new(),
-            sources: Vec::new(),
-            cited: Vec::new(),
             reviewed_by: "r".into(),
             reviewed_at: "2026-12-03".into(),
+            ..Statement::default()
         }
     }
 
