@@ -20,6 +20,12 @@ const STOP_WORDS: &[&str] = &[
     "ses", "son", "sont", "sur", "t", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos",
     "votre", "vous", "y", "comment", "quel", "quelle", "quels", "quelles", "quoi", "faut", "doit",
     "dois", "peut", "peux", "puis", "je", "mon", "ma",
+    // A citizen's spoken words: « on va où », « je fais comment », « ça
+    // coûte », « svp »; documents never turn on them (« combien », « quand »
+    // and « faire » stay: fiches are titled « Combien coûte… », « Que
+    // faire si… »).
+    "va", "vais", "vas", "ca", "cela", "fais", "veux", "voudrais", "svp", "stp", "bonjour", "merci",
+    "besoin", "amener", "amene", "ramener", "apporter", "apporte", "alors",
 ];
 
 /// The index terms of `text`, in order (duplicates kept).

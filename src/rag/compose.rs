@@ -83,6 +83,7 @@ impl Assistant {
                     .collect();
                 let asked = wanted::wanted(standalone);
                 let candidates = extractive::candidates(
+                    standalone,
                     &assessment.vector,
                     &assessment.weights,
                     &asked,

@@ -36,6 +36,40 @@ const MAX_LIST_ITEMS: usize = 6;
 const REPEAT_SHARE: f64 = 0.8;
 /// Score bonus of a unit holding the kind of fact the question wants.
 const WANTED_BONUS: f64 = 0.15;
+/// Share of the best score a unit needs to answer a part of the question
+/// the picked units leave unanswered (« c'est payant et il faut quoi ? »:
+/// the fee and the documents).
+const FACET_SHARE: f64 = 0.6;
+/// Score factor of a unit (or chunk) that points elsewhere instead of answering: a
+/// fiche's legal references and further-reading links (« Décret
+/// n°2006-1806… », « Pour en savoir plus : … »), and a bare title in a
+/// list with no introduction (a dossier's table of contents: « Coût de la
+/// carte grise »).
+pub const POINTER_FACTOR: f64 = 0.7;
+/// The sections of a Service-Public fiche that list links, not answers
+/// ([`guichet_ingest`]'s reader writes them last).
+const POINTER_SECTIONS: &[&str] = &["Références", "Pour en savoir plus"];
+/// The section listing a fiche's forms and online services: one of its
+/// lines answers « quel formulaire ? » or « en ligne ? », four of them
+/// crowd out the answer.
+const FORMS_SECTION: &str = "Services en ligne et formulaires";
+/// Words of a question that asks for the law itself: then the references
+/// answer it.
+const LAW_WORDS: &[&str] = &[
+    "loi",
+    "decret",
+    "article",
+    "articles",
+    "texte",
+    "textes",
+    "code",
+    "reference",
+    "references",
+    "arrete",
+    "juridique",
+    "legal",
+    "legale",
+];
 
 /// One retrieved chunk offered to the extractor.
 #[derive(Debug, Clone)]
@@ -75,6 +109,11 @@ struct Unit {
     case: Vec<String>,
     intro: bool,
     list_item: bool,
+    /// Whether it is a line of a fiche's forms and online services.
+    forms: bool,
+    /// Whether it is a line of a fiche's legal references or further
+    /// reading.
+    pointer: bool,
 }
 
 /// Whether a line of a chunk body is a sub-heading (a section path line
@@ -125,9 +164,21 @@ fn units_of(passage: usize, p: &Passage<'_>, out: &mut Vec<Unit>) {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
+    // The top of the section the current line is in (« Références »): a
+    // chunk may start in one section and go on into the next.
+    let mut top = p
+        .section
+        .split(" › ")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     for (i, line) in lines.iter().enumerate() {
         if i + 1 < lines.len() && (is_heading(line) || is_table_header(line, lines[i + 1])) {
             heading = line.rsplit(" › ").next().unwrap_or(line).to_string();
+            if line.contains(" › ") || is_heading(line) {
+                top = line.split(" › ").next().unwrap_or(line).trim().to_string();
+            }
             continue;
         }
         let pieces = if line.chars().count() > LONG_LINE {
@@ -149,9 +200,42 @@ fn units_of(passage: usize, p: &Passage<'_>, out: &mut Vec<Unit>) {
                 heading: heading.clone(),
                 case: case.clone(),
                 list_item,
+                forms: top == FORMS_SECTION,
+                pointer: POINTER_SECTIONS.contains(&top.as_str()),
             });
         }
     }
+}
+
+/// Whether a question asks for the law itself (« quel décret… », « quel
+/// article du code… »): then a fiche's references answer it.
+pub fn asks_for_law(question: &str) -> bool {
+    super::lexicon::folded_words(question)
+        .iter()
+        .any(|w| LAW_WORDS.contains(&w.as_str()))
+}
+
+/// Whether a chunk (its section path and body, the context line left out)
+/// is one of a fiche's link lists: its section, or the heading it starts
+/// with when it starts a new one, is « Références » or « Pour en savoir
+/// plus ». Retrieval lowers such a chunk, so that it does not take a
+/// fiche's place from the chunk that says what the fiche says.
+pub fn points_elsewhere(section: &str, body: &str) -> bool {
+    let top = |s: &str| s.split(" › ").next().unwrap_or("").trim().to_string();
+    let first = body.lines().map(str::trim).find(|l| !l.is_empty());
+    POINTER_SECTIONS.contains(&top(section).as_str())
+        || (section.trim().is_empty()
+            && first.is_some_and(|l| POINTER_SECTIONS.contains(&top(l).as_str())))
+}
+
+/// Whether a line is only a title: a few words, no number, no verb
+/// ending (« Immatriculer un véhicule d'occasion », « Coût de la carte
+/// grise »): another page's name, not a statement.
+fn bare_title(text: &str) -> bool {
+    let t = text.trim();
+    t.split_whitespace().count() <= 8
+        && !t.chars().any(|c| c.is_ascii_digit())
+        && !t.ends_with(['.', ':', ';', '!', '?'])
 }
 
 fn key(text: &str) -> String {
@@ -169,6 +253,10 @@ pub struct Candidates {
     units: Vec<Unit>,
     /// Embedded units with their scores, best first.
     scored: Vec<(usize, f64)>,
+    /// What the question asks for, and what each scored unit holds of it
+    /// (indexed like `units`; empty for units not embedded).
+    wanted: Vec<Wanted>,
+    holds: Vec<Vec<Wanted>>,
 }
 
 /// One unit as offered to a reader model.
@@ -189,6 +277,7 @@ pub struct Offer {
 /// bonus; one whose case contradicts the citizen's `situation` is
 /// lowered ([`situation::CASE_FACTOR`]).
 pub fn candidates(
+    question: &str,
     question_vec: &[f32],
     terms: &[super::confidence::TermGroup],
     wanted: &[Wanted],
@@ -232,14 +321,14 @@ pub fn candidates(
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs, EmbedKind::Passage)?;
-    let mut scored: Vec<(usize, f64)> = order
-        .iter()
-        .zip(&vectors)
-        .map(|(&i, v)| {
-            let dense = ((f64::from(cosine(question_vec, v)) - 0.75) / 0.15).clamp(0.0, 1.0);
-            let prior = 0.04 / (1.0 + units[i].passage as f64);
-            let u = &units[i];
-            let holds = |w: &Wanted| match w {
+    let asks_for_law = asks_for_law(question);
+    let mut holds: Vec<Vec<Wanted>> = vec![Vec::new(); units.len()];
+    for &i in &order {
+        let u = &units[i];
+        holds[i] = wanted
+            .iter()
+            .copied()
+            .filter(|w| match w {
                 Wanted::Documents => carries(
                     *w,
                     &format!(
@@ -248,11 +337,20 @@ pub fn candidates(
                     ),
                 ),
                 _ => carries(*w, &u.text),
-            };
-            let fact = if wanted.iter().any(holds) {
-                WANTED_BONUS
-            } else {
+            })
+            .collect();
+    }
+    let mut scored: Vec<(usize, f64)> = order
+        .iter()
+        .zip(&vectors)
+        .map(|(&i, v)| {
+            let dense = ((f64::from(cosine(question_vec, v)) - 0.75) / 0.15).clamp(0.0, 1.0);
+            let prior = 0.04 / (1.0 + units[i].passage as f64);
+            let u = &units[i];
+            let fact = if holds[i].is_empty() {
                 0.0
+            } else {
+                WANTED_BONUS
             };
             // A unit of another case than the citizen's (« Entre 0 et 14
             // ans » for an adult, « À l'étranger » for a resident) ranks
@@ -262,7 +360,12 @@ pub fn candidates(
             if case.minor.is_none() {
                 case.minor = situation::age_of(&u.text).map(|a| a < 18);
             }
-            let factor = situation::CASE_FACTOR.powi(situation.conflicts(&case) as i32);
+            let mut factor = situation::CASE_FACTOR.powi(situation.conflicts(&case) as i32);
+            if (u.pointer && !asks_for_law)
+                || (u.list_item && !u.forms && intro_of(&units, i).is_none() && bare_title(&u.text))
+            {
+                factor *= POINTER_FACTOR;
+            }
             (
                 i,
                 (0.55 * dense + 0.45 * lexical[i].min(1.0) + prior + fact) * factor,
@@ -271,7 +374,12 @@ pub fn candidates(
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     match scored.first() {
-        Some(&(_, best)) if best > 0.05 => Ok(Some(Candidates { units, scored })),
+        Some(&(_, best)) if best > 0.05 => Ok(Some(Candidates {
+            units,
+            scored,
+            wanted: wanted.to_vec(),
+            holds,
+        })),
         _ => Ok(None),
     }
 }
@@ -294,6 +402,7 @@ impl Candidates {
                 break;
             }
             if picked.contains(&i)
+                || (units[i].forms && picked.iter().any(|&j| units[j].forms))
                 || (passages_used.len() >= 2 && !passages_used.contains(&units[i].passage))
                 || picked
                     .iter()
@@ -302,17 +411,42 @@ impl Candidates {
                 continue;
             }
             passages_used.insert(units[i].passage);
-            picked.push(i);
-            // An introduction brings its list items (they count).
-            if units[i].intro {
-                for j in self.items_of(i) {
-                    if !picked.contains(&j) {
-                        picked.push(j);
-                    }
-                }
+            self.pick(i, &mut picked);
+        }
+        // A part of the question the picked units leave unanswered (the
+        // documents of « c'est payant et il faut quoi ? ») gets the best
+        // unit holding it, from any passage, when it scores near enough.
+        for w in &self.wanted {
+            if picked.iter().any(|&j| self.holds[j].contains(w)) {
+                continue;
+            }
+            let answer = self.scored.iter().find(|&&(i, s)| {
+                s >= best * FACET_SHARE
+                    && self.holds[i].contains(w)
+                    && !units[i].pointer
+                    && !picked.contains(&i)
+                    && !picked
+                        .iter()
+                        .any(|&j| repeats(&units[j].text, &units[i].text))
+            });
+            if let Some(&(i, _)) = answer {
+                self.pick(i, &mut picked);
             }
         }
         self.render(&picked)
+    }
+
+    /// Adds the unit `i` to `picked`; an introduction brings its list
+    /// items (they count).
+    fn pick(&self, i: usize, picked: &mut Vec<usize>) {
+        picked.push(i);
+        if self.units[i].intro {
+            for j in self.items_of(i) {
+                if !picked.contains(&j) {
+                    picked.push(j);
+                }
+            }
+        }
     }
 
     /// The units a reader model chooses from: the best-scored ones, best
@@ -571,6 +705,8 @@ mod tests {
         assert_eq!(units.len(), 2);
         let c = Candidates {
             scored: vec![(0, 0.9), (1, 0.9)],
+            holds: vec![Vec::new(); units.len()],
+            wanted: Vec::new(),
             units,
         };
         let text = c.render(&[0, 1]).text;
@@ -581,6 +717,68 @@ mod tests {
                 ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn each_part_of_the_question_gets_its_unit() {
+        // « c'est payant et il faut quoi ? »: two units on the fee score
+        // best, the documents' list comes further down.
+        let units = units(
+            "Carte grise › Changement d'adresse",
+            "Le changement d'adresse est gratuit.\nLe changement d'adresse ne coûte rien en ligne, 0 €.\nLa démarche se fait en ligne.\nVous devez fournir :\n- un justificatif de domicile\n- votre carte grise",
+        );
+        assert_eq!(units.len(), 6);
+        let holds = vec![
+            vec![Wanted::Amount],
+            vec![Wanted::Amount],
+            vec![],
+            vec![Wanted::Documents],
+            vec![Wanted::Documents],
+            vec![Wanted::Documents],
+        ];
+        let c = |wanted: Vec<Wanted>| Candidates {
+            scored: vec![(0, 0.9), (1, 0.85), (2, 0.7), (3, 0.6), (4, 0.4), (5, 0.3)],
+            holds: holds.clone(),
+            wanted,
+            units: units.clone(),
+        };
+        let both = c(vec![Wanted::Amount, Wanted::Documents]).extract().text;
+        assert!(
+            both.contains("gratuit") && both.contains("justificatif de domicile"),
+            "{both}"
+        );
+        // Under 60 % of the best, or not asked for: left out.
+        let fee = c(vec![Wanted::Amount]).extract().text;
+        assert!(!fee.contains("justificatif"), "{fee}");
+        let mut low = c(vec![Wanted::Amount, Wanted::Documents]);
+        low.scored = vec![(0, 0.9), (1, 0.85), (2, 0.7), (3, 0.5), (4, 0.4), (5, 0.3)];
+        assert!(!low.extract().text.contains("justificatif"));
+    }
+
+    #[test]
+    fn link_lists_are_told_from_content() {
+        assert!(points_elsewhere(
+            "Références",
+            "- Code du travail : article L3142-73"
+        ));
+        assert!(points_elsewhere(
+            "",
+            "Références\n- Code du travail : article L3142-73"
+        ));
+        assert!(points_elsewhere(
+            "Pour en savoir plus › Liens",
+            "- Livret d'accueil"
+        ));
+        assert!(!points_elsewhere(
+            "Autre situation › Fin du CSI",
+            "Références\nÀ la fin du CSI, le salarié retrouve son emploi."
+        ));
+        assert!(!points_elsewhere(
+            "",
+            "Le CSI permet à un salarié de partir."
+        ));
+        assert!(asks_for_law("Quel décret fixe le tarif ?"));
+        assert!(!asks_for_law("Combien coûte un passeport ?"));
     }
 
     #[test]

@@ -586,11 +586,20 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             r => r?,
         };
         let asked = situation::of_question(standalone);
+        let law = extractive::asks_for_law(standalone);
         let ranked = situation::rank_by_case(
             hits,
             &asked,
             |h| situation::of_source(&h.chunk.title, &h.chunk.section),
-            |h| h.fused,
+            // A fiche's list of legal texts or links must not take its
+            // place from the chunk that says what the fiche says.
+            |h| {
+                if !law && extractive::points_elsewhere(&h.chunk.section, body(&h.chunk.text)) {
+                    h.fused * extractive::POINTER_FACTOR
+                } else {
+                    h.fused
+                }
+            },
         );
         let mut per_doc: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
         let hits: Vec<SearchHit> = ranked

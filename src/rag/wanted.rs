@@ -142,7 +142,6 @@ const DOCUMENT_WORDS: &[&str] = &[
     "original",
     "timbre",
     "attestation",
-    "certificat",
 ];
 const PLACE_WORDS: &[&str] = &[
     "mairie",
@@ -249,9 +248,16 @@ pub fn wanted(question: &str) -> Vec<Wanted> {
     if lower
         .split(|c: char| !c.is_alphanumeric())
         .any(|w| w == "où")
-        || ["quelle adresse", "quel lieu", "s adresser"]
-            .iter()
-            .any(|p| has_phrase(&words, p))
+        || [
+            "quelle adresse",
+            "quel lieu",
+            "s adresser",
+            "aupres de qui",
+            "qui contacter",
+        ]
+        .iter()
+        .any(|p| has_phrase(&words, p))
+        || unaccented_where(&lower)
     {
         out.push(Wanted::Place);
     }
@@ -273,7 +279,7 @@ pub fn wanted(question: &str) -> Vec<Wanted> {
         };
         out.push(asked);
     }
-    if DOCUMENT_QUESTION.iter().any(|p| has_phrase(&words, p)) {
+    if DOCUMENT_QUESTION.iter().any(|p| has_phrase(&words, p)) || asks_what_to_bring(&words) {
         out.push(Wanted::Documents);
     }
     if has_phrase(&words, "quel age") || has_phrase(&words, "quel nombre") {
@@ -294,6 +300,80 @@ pub fn wanted(question: &str) -> Vec<Wanted> {
         new
     });
     out
+}
+
+/// Nouns of what a citizen brings to an office, as they say it.
+const BROUGHT: &[&str] = &[
+    "papiers",
+    "papier",
+    "documents",
+    "document",
+    "pieces",
+    "piece",
+    "justificatifs",
+    "justificatif",
+    "dossier",
+];
+/// Verbs of bringing; « quoi » after one asks for the documents.
+const BRING_VERBS: &[&str] = &[
+    "amener",
+    "amene",
+    "ramener",
+    "apporter",
+    "apporte",
+    "fournir",
+    "fournit",
+    "prendre",
+    "presenter",
+];
+
+/// Whether a question in a citizen's words asks what to bring: « il faut
+/// quoi ? », « on amène quoi », « quoi comme papiers », « faut quels
+/// documents » (the forms of [`DOCUMENT_QUESTION`] are the written ones).
+fn asks_what_to_bring(words: &[String]) -> bool {
+    let at = |i: usize| words.get(i).map(String::as_str);
+    words.iter().enumerate().any(|(i, w)| match w.as_str() {
+        // « il faut quoi », « faut amener quoi », « besoin de quoi »
+        "quoi" => {
+            matches!(at(i.wrapping_sub(1)), Some(v) if BRING_VERBS.contains(&v) || v == "faut")
+                || (at(i.wrapping_sub(1)) == Some("de") && at(i.wrapping_sub(2)) == Some("besoin"))
+                || (at(i + 1) == Some("comme") && at(i + 2).is_some_and(|n| BROUGHT.contains(&n)))
+        }
+        // « quels papiers », « faut quelles pièces »
+        "quels" | "quelles" | "quel" | "quelle" => at(i + 1).is_some_and(|n| BROUGHT.contains(&n)),
+        _ => false,
+    })
+}
+
+/// Whether an unaccented « ou » asks where (« c'est ou ? », « on va ou et
+/// on amène quoi ») rather than joining two words (« carte ou
+/// passeport »): it ends the question or a clause, or follows a verb of
+/// going.
+fn unaccented_where(lower: &str) -> bool {
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '?' && c != ',' && c != '!')
+        .flat_map(|w| {
+            // « ou? » → « ou », « ? »
+            let cut = w.find(['?', ',', '!']).unwrap_or(w.len());
+            let (a, b) = w.split_at(cut);
+            [a, b]
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        if *w != "ou" {
+            return false;
+        }
+        let next = words.get(i + 1).copied();
+        let prev = i.checked_sub(1).map(|j| words[j]);
+        matches!(
+            next,
+            None | Some("?" | "!" | "," | "et" | "exactement" | "ca")
+        ) || matches!(
+            prev,
+            Some("va" | "vais" | "aller" | "adresser" | "rendre" | "passer" | "situe" | "trouve")
+        )
+    })
 }
 
 /// The text as tokens: runs of letters and digits (folded), and single
@@ -429,6 +509,31 @@ mod tests {
         );
         // French questions keep the French rules alone.
         assert_eq!(wanted("Les documents de la mairie sont-ils en ligne ?"), []);
+    }
+
+    #[test]
+    fn questions_in_a_citizens_words_say_what_they_want() {
+        use Wanted::*;
+        assert_eq!(
+            wanted("pour se pacser on va ou et on amène quoi ?"),
+            [Place, Documents]
+        );
+        assert_eq!(
+            wanted("recensement a 16 ans c'est ou et faut amener quoi"),
+            [Place, Documents]
+        );
+        assert_eq!(
+            wanted("carte grise c'est payant et il faut quoi ?"),
+            [Amount, Documents]
+        );
+        assert_eq!(
+            wanted("il faut quoi comme papiers pour inscrire mon fils"),
+            [Documents]
+        );
+        assert_eq!(wanted("je dois m'adresser auprès de qui ?"), [Place]);
+        // « ou » joining two words asks nothing.
+        assert_eq!(wanted("carte ou passeport pour aller en Italie"), []);
+        assert_eq!(wanted("je fais quoi si je perds ma carte"), []);
     }
 
     #[test]
