@@ -259,6 +259,36 @@ struct Unit {
     /// A merged section's heading: rendered only when the chunk's path is
     /// shorter than its section's, never the last unit of a chunk.
     heading: bool,
+    /// A table row.
+    row: bool,
+}
+
+/// The longest line taken for a table's caption, in characters.
+const MAX_CAPTION_CHARS: usize = 120;
+
+/// The caption of the table a chunk starting at `start` opens inside of:
+/// the short line before the table's first row (« Théâtre Gérard Philippe
+/// Tarifs 2014 »), when that line is in an earlier chunk. Repeated at the
+/// top of the chunk, it keeps its rows from reading as another table's
+/// (« Tarification pour matinée | 35,00 € » under the previous heading).
+fn caption_of(units: &[Unit], start: usize) -> Option<usize> {
+    if !units.get(start)?.row {
+        return None;
+    }
+    let section = units[start].section;
+    let mut first = start;
+    while first > 0 && units[first - 1].row && units[first - 1].section == section {
+        first -= 1;
+    }
+    let c = &units[first.checked_sub(1)?];
+    let text = c.text.trim();
+    (c.section == section
+        && !c.heading
+        && !c.row
+        && text.chars().count() <= MAX_CAPTION_CHARS
+        && !text.ends_with(['.', ';', ',', '!', '?'])
+        && !text.starts_with('-'))
+    .then_some(first - 1)
 }
 
 /// Splits a document into chunks (see the module doc for the rules).
@@ -340,6 +370,7 @@ pub fn chunk(
                     section: i,
                     page: section.page,
                     heading: true,
+                    row: false,
                 });
             }
             for block in &section.blocks {
@@ -373,10 +404,11 @@ pub fn chunk(
             while end - start > 1 && units[end - 1].heading {
                 end -= 1;
             }
-            let mut rendered = render(doc, &units[start..end], count_tokens, max);
+            let caption = caption_of(&units, start).map(|c| units[c].text.as_str());
+            let mut rendered = render(doc, &units[start..end], caption, count_tokens, max);
             while count_tokens(&rendered.text) > max && end - start > 1 {
                 end -= 1;
-                rendered = render(doc, &units[start..end], count_tokens, max);
+                rendered = render(doc, &units[start..end], caption, count_tokens, max);
             }
             rendered.ordinal = chunks.len();
             chunks.push(rendered);
@@ -460,6 +492,7 @@ fn block_units(
         section,
         page,
         heading: false,
+        row: matches!(block, Block::TableRow(_)),
     };
     let text = cut_long_words(block.text());
     let whole = match block {
@@ -501,8 +534,15 @@ fn block_units(
     }
 }
 
-/// Writes a chunk from its units.
-fn render(doc: &Document, units: &[Unit], count: &dyn Fn(&str) -> usize, max: usize) -> Chunk {
+/// Writes a chunk from its units, after the `caption` of the table it
+/// opens inside of, if any.
+fn render(
+    doc: &Document,
+    units: &[Unit],
+    caption: Option<&str>,
+    count: &dyn Fn(&str) -> usize,
+    max: usize,
+) -> Chunk {
     // The chunk's path: common to the sections of its content units.
     let mut path: Option<Vec<String>> = None;
     for u in units {
@@ -518,7 +558,7 @@ fn render(doc: &Document, units: &[Unit], count: &dyn Fn(&str) -> usize, max: us
     }
     let path = path.unwrap_or_default();
     let context = context_line(&doc.title, &path, max, count);
-    let mut body = String::new();
+    let mut body = caption.map(str::to_string).unwrap_or_default();
     for u in units {
         let text = if u.heading {
             let p = &doc.sections[u.section].path;

@@ -144,6 +144,15 @@ fn roman_heading(text: &str) -> bool {
 /// optionally a colon or a dash, then a capital (one number alone is a list
 /// item; `2014-2015` is a span of years).
 fn decimal_heading(text: &str) -> bool {
+    // « 2 – 2 : La mise à disposition des locaux scolaires »: a spaced
+    // dash between the numbers reads as the hyphen.
+    let lead = text.find(char::is_alphabetic).unwrap_or(text.len());
+    let mut prefix = text[..lead].replace('–', "-");
+    while prefix.contains(" -") || prefix.contains("- ") {
+        prefix = prefix.replace(" -", "-").replace("- ", "-");
+    }
+    let joined = format!("{prefix}{}", &text[lead..]);
+    let text = joined.as_str();
     let number: String = text
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
@@ -449,6 +458,12 @@ mod tests {
         assert_eq!(numbered("1.2 Pièces à fournir"), Some(4));
         assert_eq!(numbered("2.3.1. Pièces"), Some(4));
         assert_eq!(numbered("1-2 : La restauration scolaire"), Some(4));
+        assert_eq!(
+            numbered("2 – 2 : La mise à disposition des locaux scolaires"),
+            Some(4)
+        );
+        assert_eq!(numbered("2014 – 2015 Saison culturelle"), None);
+        assert_eq!(numbered("1 – Objet"), None);
         assert_eq!(numbered("2014-2015 Saison culturelle"), None);
         assert_eq!(numbered("1-2 enfants"), None);
         assert_eq!(numbered("1. Fournir une pièce"), None);

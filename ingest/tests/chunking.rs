@@ -160,6 +160,51 @@ fn table_rows_stay_whole_and_pages_are_carried() {
 }
 
 #[test]
+fn a_table_cut_by_a_chunk_boundary_keeps_its_caption() {
+    let rows = |name: &str, n: usize| -> Vec<Block> {
+        (0..n)
+            .map(|i| Block::TableRow(format!("Tarif {name} numéro {i} pour une salle | {i},00 €")))
+            .collect()
+    };
+    let mut blocks = vec![Block::Paragraph("Les salles sont louées.".into())];
+    blocks.push(Block::Paragraph(
+        "Théâtre Gérard Philippe Tarifs 2014".into(),
+    ));
+    blocks.extend(rows("théâtre", 90));
+    blocks.push(Block::Paragraph("Locaux scolaires Tarifs 2014".into()));
+    blocks.extend(rows("école", 90));
+    let d = doc(vec![section(&["Salles"], Some(3), blocks)]);
+    let opts = ChunkOptions::default();
+    let chunks = chunk(&d, &opts, &words);
+    assert!(chunks.len() >= 4, "{}", chunks.len());
+    for c in &chunks {
+        assert!(words(&c.text) <= opts.max_tokens);
+        let first_row = c.body().lines().find(|l| l.contains(" | ")).unwrap();
+        let caption = if first_row.contains("théâtre") {
+            "Théâtre Gérard Philippe Tarifs 2014"
+        } else {
+            "Locaux scolaires Tarifs 2014"
+        };
+        // Every chunk that holds rows of a table holds its caption before
+        // them.
+        let at = c.body().find(caption);
+        assert!(
+            at.is_some_and(|a| a < c.body().find(first_row).unwrap()),
+            "no caption before {first_row:?} in {:?}",
+            c.body()
+        );
+    }
+    // A sentence is never carried as a caption.
+    assert_eq!(
+        chunks
+            .iter()
+            .filter(|c| c.body().contains("Les salles sont louées."))
+            .count(),
+        1
+    );
+}
+
+#[test]
 fn an_over_long_sentence_is_cut_at_words() {
     let long = vec!["mot"; 1000].join(" ") + ".";
     let d = doc(vec![section(&["Long"], None, vec![Block::Paragraph(long)])]);

@@ -174,7 +174,13 @@ fn units_of(passage: usize, p: &Passage<'_>, out: &mut Vec<Unit>) {
         .trim()
         .to_string();
     for (i, line) in lines.iter().enumerate() {
-        if i + 1 < lines.len() && (is_heading(line) || is_table_header(line, lines[i + 1])) {
+        // A line after « Absents : » is one of a list, not a heading.
+        let listed = i > 0 && lines[i - 1].ends_with(':');
+        if i + 1 < lines.len()
+            && !listed
+            && !a_name(line)
+            && (is_heading(line) || is_table_header(line, lines[i + 1]))
+        {
             heading = line.rsplit(" › ").next().unwrap_or(line).to_string();
             if line.contains(" › ") || is_heading(line) {
                 top = line.split(" › ").next().unwrap_or(line).trim().to_string();
@@ -191,6 +197,16 @@ fn units_of(passage: usize, p: &Passage<'_>, out: &mut Vec<Unit>) {
             let text = piece.trim_start_matches(['-', '•', ' ']).trim().to_string();
             if text.chars().filter(|c| c.is_alphanumeric()).count() < 3 {
                 continue;
+            }
+            // « Valable du 15 juin…, elle est destinée… » says nothing
+            // alone of what « elle » is: it stays with the sentence before.
+            if !list_item && leans_back(&text) {
+                if let Some(prev) = out.last_mut().filter(|u| {
+                    u.passage == passage && !u.list_item && !u.intro && u.heading == heading
+                }) {
+                    prev.text = format!("{} {}", prev.text, text);
+                    continue;
+                }
             }
             out.push(Unit {
                 n: p.n,
@@ -236,6 +252,83 @@ fn bare_title(text: &str) -> bool {
     t.split_whitespace().count() <= 8
         && !t.chars().any(|c| c.is_ascii_digit())
         && !t.ends_with(['.', ':', ';', '!', '?'])
+}
+
+/// Whether a line is a person's name as minutes write them (« Patrick
+/// VIGNAL », « Mme Annie YAGUE »): a first name, then a surname in
+/// capitals.
+fn a_name(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let upper = |w: &str| {
+        w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+            && w.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+    };
+    let capitalised = |w: &str| {
+        let mut c = w.chars();
+        c.next().is_some_and(char::is_uppercase) && c.all(|c| !c.is_uppercase())
+    };
+    (2..=4).contains(&words.len())
+        && words.iter().any(|w| capitalised(w))
+        && words.last().is_some_and(|w| upper(w))
+        && words
+            .iter()
+            .all(|w| capitalised(w) || upper(w) || *w == "de")
+}
+
+/// Whether a sentence's subject is a pronoun standing for something the
+/// sentence before names (« Elle est destinée… », « Valable du 15 juin,
+/// elle permet… »); impersonal « il » (« Il faut », « Il est possible »)
+/// stands for nothing.
+fn leans_back(text: &str) -> bool {
+    const IMPERSONAL: &[&str] = &[
+        "faut",
+        "est",
+        "existe",
+        "s'agit",
+        "s’agit",
+        "y",
+        "suffit",
+        "convient",
+        "importe",
+        "reste",
+        "arrive",
+        "appartient",
+        "sera",
+        "était",
+        "n'est",
+        "n’est",
+        "peut",
+    ];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let pronoun = |i: usize| {
+        let w = words.get(i).copied().unwrap_or("");
+        let next = words.get(i + 1).copied().unwrap_or("");
+        match w.to_lowercase().as_str() {
+            "elle" | "elles" | "ils" | "celle-ci" | "celui-ci" | "ceux-ci" | "celles-ci" => true,
+            "il" => !IMPERSONAL.contains(&next),
+            _ => false,
+        }
+    };
+    if pronoun(0) {
+        return true;
+    }
+    // A leading phrase, then the pronoun: « Valable du 15 juin au 12
+    // septembre, elle est destinée » (« La carte est gratuite, elle
+    // aussi » has its subject first).
+    const DETERMINERS: &[&str] = &[
+        "le", "la", "les", "l'", "un", "une", "des", "ce", "cet", "cette", "ces", "son", "sa",
+        "ses", "leur", "leurs", "votre", "vos", "notre", "nos",
+    ];
+    let first = words.first().map(|w| w.to_lowercase()).unwrap_or_default();
+    if DETERMINERS.contains(&first.as_str()) || first.starts_with("l'") || first.starts_with("l’")
+    {
+        return false;
+    }
+    words
+        .iter()
+        .take(12)
+        .position(|w| w.ends_with(','))
+        .is_some_and(|i| pronoun(i + 1))
 }
 
 fn key(text: &str) -> String {
@@ -779,6 +872,38 @@ mod tests {
         ));
         assert!(asks_for_law("Quel décret fixe le tarif ?"));
         assert!(!asks_for_law("Combien coûte un passeport ?"));
+    }
+
+    #[test]
+    fn names_and_listed_lines_are_no_headings() {
+        assert!(a_name("Patrick VIGNAL"));
+        assert!(a_name("Henri DE VERBIZIER"));
+        assert!(!a_name("ACCUEIL SOIR"));
+        assert!(!a_name("Où s'adresser"));
+        assert!(!a_name("Théâtre Gérard Philippe"));
+        let u = units(
+            "Séance publique du jeudi 22 mai 2014",
+            "Absents :\nPatrick VIGNAL\nLa Ville a mis en place la Carte Eté Jeunes.\nValable du 15 juin au 12 septembre, elle est destinée aux 12-29 ans.",
+        );
+        assert!(u.iter().all(|u| u.heading != "Patrick VIGNAL"), "{u:?}");
+        // The pronoun's sentence stays with the one naming the card.
+        let last = &u.last().unwrap().text;
+        assert!(
+            last.starts_with("La Ville a mis en place la Carte Eté Jeunes.")
+                && last.ends_with("elle est destinée aux 12-29 ans."),
+            "{last}"
+        );
+    }
+
+    #[test]
+    fn a_pronoun_leans_on_the_sentence_before() {
+        assert!(leans_back("Elle est destinée aux jeunes."));
+        assert!(leans_back("Valable du 15 juin, elle permet l'accès."));
+        assert!(leans_back("Il coûte 25 €."));
+        assert!(!leans_back("Il faut fournir une photo."));
+        assert!(!leans_back("Il est possible de payer en ligne."));
+        assert!(!leans_back("La carte est gratuite, elle aussi."));
+        assert!(!leans_back("Le passeport coûte 86 €."));
     }
 
     #[test]
