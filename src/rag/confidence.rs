@@ -155,6 +155,80 @@ pub fn place_names(text: &str) -> Vec<&str> {
     out
 }
 
+/// Words of a question that ask about a commune's own services (its
+/// mairie, canteen, streets, pool, collection rounds), folded: what
+/// another commune decides for itself.
+const LOCAL_SERVICES: &[&str] = &[
+    "mairie",
+    "maire",
+    "ville",
+    "commune",
+    "municipal",
+    "municipale",
+    "municipaux",
+    "cantine",
+    "restauration",
+    "encombrants",
+    "poubelles",
+    "collecte",
+    "decheterie",
+    "piscine",
+    "rue",
+    "quartier",
+    "mediatheque",
+    "bibliotheque",
+    "creche",
+    "stationnement",
+    "parking",
+    "marche",
+    "musee",
+    "gymnase",
+    "salle",
+    "cimetiere",
+    "conseil",
+];
+
+/// How many words may stand between a local service word and the place
+/// it is of: « la cantine scolaire à Toulouse », « la mairie de Bordeaux ».
+const SERVICE_REACH: usize = 4;
+
+/// The places of `question` ([`place_names`]) that a commune's own
+/// service is asked of (« la cantine à Toulouse », « la mairie de
+/// Bordeaux », « ma rue à Nantes ») and that none of the retrieved
+/// passages names. Fiches name many towns (the civil registry service in
+/// Nantes), so a place some document holds can still be another
+/// commune's; what tells is that nothing found for the question speaks of
+/// it. A place that only says where the asker comes from (« je suis né à
+/// Lyon, je demande mon acte à la mairie ») follows no service word and
+/// is kept. `ours` says whether a place is the town's own or a country
+/// (both kept).
+pub fn elsewhere<'q>(
+    question: &'q str,
+    passages: &[&str],
+    ours: impl Fn(&str) -> bool,
+) -> Vec<&'q str> {
+    // Folded words between spaces, so that a name matches whole words.
+    let padded = |t: &str| format!(" {} ", guichet_text::folded_words(t).join(" "));
+    let texts: Vec<String> = passages.iter().map(|p| padded(p)).collect();
+    place_names(question)
+        .into_iter()
+        .filter(|p| !ours(p))
+        .filter(|p| {
+            let before = question.find(*p).map_or("", |at| &question[..at]);
+            let words = guichet_text::folded_words(before);
+            words
+                .iter()
+                .rev()
+                .take(SERVICE_REACH + 1)
+                .any(|w| LOCAL_SERVICES.contains(&w.as_str()))
+        })
+        .filter(|p| {
+            let name = padded(p);
+            !texts.iter().any(|t| t.contains(&name))
+        })
+        .collect()
+}
+
 /// The distinct terms of `text`, in order of first occurrence.
 pub fn distinct_terms(text: &str) -> Vec<String> {
     let mut seen = HashSet::new();
@@ -231,6 +305,50 @@ mod tests {
         let at = |dense, coverage| CROSS_LINGUAL.score(&Features { dense, coverage });
         assert_eq!(at(0.85, 0.0), at(0.85, 1.0));
         assert!(at(0.815, 0.0) < DEFAULT_THRESHOLD && at(0.825, 0.0) > DEFAULT_THRESHOLD);
+    }
+
+    #[test]
+    fn another_communes_services_are_elsewhere() {
+        let ours = |p: &str| p == "Montpellier";
+        let canteen = ["Les tarifs de la cantine scolaire sont fixés par la commune."];
+        assert_eq!(
+            elsewhere("Combien coûte la cantine à Toulouse ?", &canteen, ours),
+            ["Toulouse"]
+        );
+        assert_eq!(
+            elsewhere(
+                "Quel est le numéro de la mairie de Bordeaux ?",
+                &canteen,
+                ours
+            ),
+            ["Bordeaux"]
+        );
+        // The town's own, a place the passages speak of, or no local
+        // service asked about: kept.
+        assert!(elsewhere("Combien coûte la cantine à Montpellier ?", &canteen, ours).is_empty());
+        let registry = ["Le service central d'état civil de la mairie de Nantes délivre l'acte."];
+        assert!(elsewhere(
+            "L'acte de la mairie de Nantes est-il payant ?",
+            &registry,
+            ours
+        )
+        .is_empty());
+        assert!(elsewhere(
+            "Je suis né à Lyon, comment avoir mon acte ?",
+            &canteen,
+            ours
+        )
+        .is_empty());
+        assert!(elsewhere(
+            "Je suis né à Lyon, je demande mon acte à la mairie ?",
+            &canteen,
+            ours
+        )
+        .is_empty());
+        assert_eq!(
+            elsewhere("Ma rue à Nantes n'est pas déneigée", &canteen, ours),
+            ["Nantes"]
+        );
     }
 
     #[test]

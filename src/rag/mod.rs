@@ -645,6 +645,16 @@ coordonnées avec le formulaire « parler à un agent » : la mairie vous recont
             tracing::info!("the question names {unknown:?}, which no document does");
             confidence = 0.0;
         }
+        let texts: Vec<&str> = hits.iter().map(|h| h.chunk.text.as_str()).collect();
+        let other = confidence::elsewhere(standalone, &texts, |p| {
+            self.town.name.contains(p) || competence::is_country(p)
+        });
+        if !other.is_empty() {
+            // Another commune's own services: what was found is about
+            // somewhere else, and only that commune answers.
+            tracing::info!("the question asks about {other:?}, which no passage found speaks of");
+            confidence = 0.0;
+        }
         Ok(Assessment {
             query,
             vector,
