@@ -14,8 +14,9 @@ use crate::config::Config;
 use crate::conversations::Conversations;
 use crate::kb::ingest::{IngestEvent, IngestOptions};
 use crate::kb::KnowledgeBase;
+use crate::rag::remote::OpenAiGenerator;
 use crate::rag::{Assistant, GenerationWorker, Lexicon};
-use crate::settings::AnswerMode;
+use crate::settings::{AnswerMode, GenerationBackend};
 use crate::{Error, Result};
 
 /// What answers: loaded once at start-up.
@@ -161,7 +162,8 @@ pub fn load(config: &Config) -> Result<Engine> {
     if let Some(m) = guichet_models::fetch::default_model(&config.embedding_spec) {
         wanted.push(m);
     }
-    if needs_generator {
+    // A server's model is the server's business: nothing to fetch here.
+    if needs_generator && s.generation.backend == GenerationBackend::Local {
         if let Some(m) = guichet_models::fetch::default_model(&config.generation_spec) {
             wanted.push(m);
         }
@@ -212,7 +214,20 @@ pub fn load(config: &Config) -> Result<Engine> {
     }
     let documents = kb.store().documents()?.len();
     let chunks = kb.store().chunk_count()?;
-    let generator = if needs_generator {
+    let generator = if needs_generator && s.generation.backend == GenerationBackend::Openai {
+        let g = &s.generation;
+        tracing::info!(
+            "generation on {} (model {}, {} requests at once)",
+            g.base_url,
+            g.model_name,
+            g.max_in_flight
+        );
+        let remote = OpenAiGenerator::new(g, config.context);
+        let pool = (0..g.max_in_flight)
+            .map(|_| Box::new(remote.clone()) as Box<dyn guichet_models::Generator>)
+            .collect();
+        Some(GenerationWorker::spawn_pool(pool, s.limits.queue)?)
+    } else if needs_generator {
         let opts = GeneratorOptions {
             context: config.context,
             ..GeneratorOptions::default()

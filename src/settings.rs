@@ -38,6 +38,8 @@ pub struct Settings {
     pub town: TownSettings,
     /// How answers are made.
     pub answer: AnswerSettings,
+    /// Where the generation model runs (in this process or on a server).
+    pub generation: GenerationSettings,
     /// Protection of the service.
     pub limits: LimitSettings,
     /// Personal data in stored questions.
@@ -68,6 +70,7 @@ impl Default for Settings {
             server: ServerSettings::default(),
             town: TownSettings::default(),
             answer: AnswerSettings::default(),
+            generation: GenerationSettings::default(),
             limits: LimitSettings::default(),
             privacy: PrivacySettings::default(),
             widget: WidgetSettings::default(),
@@ -239,6 +242,60 @@ impl std::str::FromStr for AnswerMode {
             _ => Err(format!(
                 "unknown answer mode {s}: extractive, generative or reader"
             )),
+        }
+    }
+}
+
+/// Where the generation model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GenerationBackend {
+    /// The GGUF file of `generation_model`, in this process (the default:
+    /// one binary, no other service).
+    Local,
+    /// An OpenAI-compatible server (`llama-server`, vLLM, a hosted
+    /// endpoint such as the State's Albert API), for a deployment that
+    /// already runs one, on a GPU or for many communes.
+    Openai,
+}
+
+/// `[generation]`: the generation model's engine. The prompts, the
+/// attribution of sentences and the output checks are the same for both
+/// backends; only where the tokens come from differs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenerationSettings {
+    /// `local` (default) or `openai`.
+    pub backend: GenerationBackend,
+    /// The server's API root, `/v1` included
+    /// (`http://127.0.0.1:8081/v1`).
+    pub base_url: String,
+    /// The model the server is asked for (`model` of the request; a
+    /// single-model `llama-server` takes any name).
+    pub model_name: String,
+    /// Bearer token sent to the server (empty: none). Better set as
+    /// `GUICHET_GENERATION_API_KEY` than written in the file.
+    pub api_key: String,
+    /// Most requests sent to the server at once; more wait in the queue
+    /// (`limits.queue`), and past that a citizen is told to retry.
+    pub max_in_flight: usize,
+    /// Seconds to open a connection to the server.
+    pub connect_timeout_secs: u64,
+    /// Seconds a whole reply may take; past that (or when the server is
+    /// down) the citizen gets the extractive answer.
+    pub timeout_secs: u64,
+}
+
+impl Default for GenerationSettings {
+    fn default() -> Self {
+        Self {
+            backend: GenerationBackend::Local,
+            base_url: String::new(),
+            model_name: "guichet".into(),
+            api_key: String::new(),
+            max_in_flight: 4,
+            connect_timeout_secs: 3,
+            timeout_secs: 60,
         }
     }
 }
@@ -834,6 +891,16 @@ impl Settings {
                 return Err(Error::Usage(format!(
                     "sources {name}: every_hours must be between 0 and a year"
                 )));
+            }
+        }
+        let g = &self.generation;
+        if g.backend == GenerationBackend::Openai {
+            let url = g.base_url.trim();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad("generation.base_url must be the server's http:// or https:// API root (such as http://127.0.0.1:8081/v1) when generation.backend = \"openai\"");
+            }
+            if g.max_in_flight == 0 || g.timeout_secs == 0 || g.connect_timeout_secs == 0 {
+                return bad("generation.max_in_flight, generation.timeout_secs and generation.connect_timeout_secs must be at least 1");
             }
         }
         if self.limits.queue == 0 {

@@ -11,6 +11,7 @@ mod issue_21_notices;
 mod issue_21_operations;
 mod issue_22_crawl;
 mod issue_22_ocr;
+mod issue_23_openai;
 mod issue_3_models_fetch;
 mod issue_4_generation;
 mod issue_5_knowledge_base;

@@ -39,6 +39,10 @@ pub enum Error {
         /// Tokens the context holds.
         allowed: usize,
     },
+    /// A generation server failed, timed out or answered with something
+    /// that is not an OpenAI-compatible reply.
+    #[error("generation server: {0}")]
+    Server(String),
     /// The model cannot do what was asked (a capability it lacks).
     #[error("unsupported: {0}")]
     Unsupported(String),

@@ -442,7 +442,7 @@ fn every_supported_architecture_loads_and_generates() {
         let path = dir.path().join(format!("{arch}.gguf"));
         tiny_gguf(&path, arch.gguf_name(), None);
         let mut gen = load(&path, 64);
-        assert_eq!(gen.info().architecture, arch);
+        assert_eq!(gen.info().architecture, Some(arch));
         let params = GenerationParams {
             max_new_tokens: 6,
             ignore_eos: true,

@@ -96,7 +96,7 @@ pub(super) fn run(config: &Config, args: GenerateArgs) -> Result<()> {
     eprintln!(
         "[{} ({}), {} format, context {}]",
         info.id,
-        info.architecture,
+        info.architecture.map_or("?".to_string(), |a| a.to_string()),
         info.chat_format.name(),
         info.context
     );

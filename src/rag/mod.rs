@@ -43,6 +43,7 @@ pub mod language;
 pub mod lexicon;
 pub mod prompt;
 pub mod reader;
+pub mod remote;
 pub mod safety;
 mod scope;
 mod seams;

@@ -1,14 +1,16 @@
 //! The generation worker: one dedicated thread owns the model and takes
 //! generation jobs from a bounded queue. Model inference never runs on an
 //! async worker, and the queue's bound turns overload into an immediate,
-//! typed refusal instead of an ever-growing wait.
+//! typed refusal instead of an ever-growing wait. A model behind a server
+//! gets a pool of such threads, one per request allowed in flight
+//! ([`GenerationWorker::spawn_pool`]).
 //!
 //! The caller blocks on its own thread (a blocking task), receiving text
 //! pieces as the model writes them, so streaming needs no `Send` callback.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use guichet_models::{
@@ -56,7 +58,7 @@ pub struct GenerationWorker {
     tx: SyncSender<Job>,
     info: GeneratorInfo,
     stats: Arc<WorkerStats>,
-    _thread: Arc<JoinHandle<()>>,
+    _threads: Arc<Vec<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for GenerationWorker {
@@ -69,54 +71,38 @@ impl std::fmt::Debug for GenerationWorker {
 
 impl GenerationWorker {
     /// Starts the thread; at most `queue` jobs wait behind the running one.
-    pub fn spawn(mut generator: Box<dyn Generator>, queue: usize) -> Result<Self> {
-        let info = generator.info().clone();
+    pub fn spawn(generator: Box<dyn Generator>, queue: usize) -> Result<Self> {
+        Self::spawn_pool(vec![generator], queue)
+    }
+
+    /// Starts one thread per generator (the same model, for a server that
+    /// takes several requests at once), all taking jobs from one queue of
+    /// at most `queue` waiting jobs.
+    pub fn spawn_pool(generators: Vec<Box<dyn Generator>>, queue: usize) -> Result<Self> {
+        let info = generators
+            .first()
+            .ok_or_else(|| Error::Unavailable("no generator to run".into()))?
+            .info()
+            .clone();
         let (tx, rx): (SyncSender<Job>, Receiver<Job>) = mpsc::sync_channel(queue.max(1));
+        let rx = Arc::new(Mutex::new(rx));
         let stats = Arc::new(WorkerStats::default());
-        let st = stats.clone();
-        let thread = std::thread::Builder::new()
-            .name("guichet-generation".into())
-            .spawn(move || {
-                for job in rx {
-                    let _enter = job.span.enter();
-                    if job.cancel.is_cancelled() {
-                        st.cancelled.fetch_add(1, Ordering::Relaxed);
-                        let _ = job.out.send(Piece::Done(Err("cancelled".into())));
-                        continue;
-                    }
-                    let params = match &job.task {
-                        Task::Generate(p) => p,
-                        Task::Choose(choices) => {
-                            let r = generator.choice_logprobs(&job.prompt, choices);
-                            let _ = job.out.send(Piece::Scores(r.map_err(|e| e.to_string())));
-                            continue;
-                        }
-                    };
-                    let out = job.out.clone();
-                    let r = generator.generate(&job.prompt, params, &job.cancel, &mut |t| {
-                        let _ = out.send(Piece::Text(t.to_string()));
-                    });
-                    st.generations.fetch_add(1, Ordering::Relaxed);
-                    if let Ok(g) = &r {
-                        st.tokens
-                            .fetch_add(g.generated_tokens as u64, Ordering::Relaxed);
-                        if g.finish == FinishReason::Cancelled {
-                            st.cancelled.fetch_add(1, Ordering::Relaxed);
-                            tracing::info!(
-                                "generation cancelled after {} tokens",
-                                g.generated_tokens
-                            );
-                        }
-                    }
-                    let _ = job.out.send(Piece::Done(r.map_err(|e| e.to_string())));
-                }
-            })
-            .map_err(|e| Error::Unavailable(format!("cannot start the generation thread: {e}")))?;
+        let mut threads = Vec::new();
+        for (i, generator) in generators.into_iter().enumerate() {
+            let (rx, st) = (rx.clone(), stats.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("guichet-generation-{i}"))
+                .spawn(move || serve(generator, &rx, &st))
+                .map_err(|e| {
+                    Error::Unavailable(format!("cannot start the generation thread: {e}"))
+                })?;
+            threads.push(thread);
+        }
         Ok(Self {
             tx,
             info,
             stats,
-            _thread: Arc::new(thread),
+            _threads: Arc::new(threads),
         })
     }
 
@@ -207,7 +193,47 @@ impl Clone for GenerationWorker {
             tx: self.tx.clone(),
             info: self.info.clone(),
             stats: self.stats.clone(),
-            _thread: self._thread.clone(),
+            _threads: self._threads.clone(),
         }
+    }
+}
+
+/// One generation thread: takes jobs until the queue closes.
+fn serve(mut generator: Box<dyn Generator>, rx: &Mutex<Receiver<Job>>, st: &WorkerStats) {
+    loop {
+        // The lock is held only while taking a job, never while generating.
+        let next = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = next else { return };
+        let _enter = job.span.enter();
+        if job.cancel.is_cancelled() {
+            st.cancelled.fetch_add(1, Ordering::Relaxed);
+            let _ = job.out.send(Piece::Done(Err("cancelled".into())));
+            continue;
+        }
+        let params = match &job.task {
+            Task::Generate(p) => p,
+            Task::Choose(choices) => {
+                let r = generator.choice_logprobs(&job.prompt, choices);
+                let _ = job.out.send(Piece::Scores(r.map_err(|e| e.to_string())));
+                continue;
+            }
+        };
+        let out = job.out.clone();
+        let r = generator.generate(&job.prompt, params, &job.cancel, &mut |t| {
+            let _ = out.send(Piece::Text(t.to_string()));
+        });
+        st.generations.fetch_add(1, Ordering::Relaxed);
+        if let Ok(g) = &r {
+            st.tokens
+                .fetch_add(g.generated_tokens as u64, Ordering::Relaxed);
+            if g.finish == FinishReason::Cancelled {
+                st.cancelled.fetch_add(1, Ordering::Relaxed);
+                tracing::info!("generation cancelled after {} tokens", g.generated_tokens);
+            }
+        }
+        let _ = job.out.send(Piece::Done(r.map_err(|e| e.to_string())));
     }
 }

@@ -200,15 +200,18 @@ impl Cancel {
 pub struct GeneratorInfo {
     /// A stable identifier (the file name).
     pub id: String,
-    /// The architecture.
-    pub architecture: Architecture,
+    /// The architecture; `None` for a model behind a server, which does
+    /// not say.
+    pub architecture: Option<Architecture>,
     /// Tokens the context holds (prompt and answer together).
     pub context: usize,
     /// Tokens the model was trained for.
     pub trained_context: usize,
-    /// The chat format in use.
+    /// The chat format in use ([`ChatFormat::Server`] when a server
+    /// renders the messages).
     pub chat_format: ChatFormat,
-    /// The tokenizer family (`llama`, `gpt2`, `tokenizer.json`).
+    /// The tokenizer family (`llama`, `gpt2`, `tokenizer.json`; `server`
+    /// when token counts are estimated).
     pub tokenizer: String,
 }
 
@@ -357,7 +360,7 @@ impl GgufGenerator {
         Ok(Self {
             info: GeneratorInfo {
                 id,
-                architecture: arch,
+                architecture: Some(arch),
                 context,
                 trained_context,
                 chat_format,

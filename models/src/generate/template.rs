@@ -36,6 +36,10 @@ pub enum ChatFormat {
     /// No chat training: a plain completion prompt (instructions, then
     /// "Question :" / "Réponse :" lines), for base models.
     Plain,
+    /// Messages sent as they are to a server (an OpenAI-compatible
+    /// endpoint) that renders them with its model's own template; never
+    /// rendered here ([`ChatFormat::render`] gives ChatML, the commonest).
+    Server,
 }
 
 impl ChatFormat {
@@ -65,6 +69,7 @@ impl ChatFormat {
             Self::Mistral => "mistral",
             Self::Phi3 => "phi3",
             Self::Plain => "plain completion",
+            Self::Server => "the server's",
         }
     }
 
@@ -129,7 +134,7 @@ impl ChatFormat {
                     "<|start_header_id|>assistant<|end_header_id|>\n\n",
                 );
             }
-            Self::ChatMl => {
+            Self::ChatMl | Self::Server => {
                 for m in messages {
                     t(&mut out, &format!("<|im_start|>{}\n", m.role.name()));
                     u(&mut out, &m.content);
