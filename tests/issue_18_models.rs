@@ -96,12 +96,7 @@ fn issue_18_generated_sentences_are_attributed_and_nothing_unsupported_reaches_t
             .header("Content-Type", "application/json")
             .send(serde_json::json!({ "message": q }).to_string())
             .unwrap();
-        let events = crate::support::read_sse(r.body_mut().as_reader(), |name, _| {
-            name == "done" || name == "error"
-        });
-        let (last, data) = events.last().unwrap();
-        assert_eq!(last, "done", "{events:?}");
-        let done: serde_json::Value = serde_json::from_str(data).unwrap();
+        let (events, done) = crate::support::read_done(r.body_mut().as_reader());
         assert_eq!(done["status"], "answered", "{done:#}");
         let answer = done["answer"].as_str().unwrap();
         let tokens: String = events

@@ -135,12 +135,7 @@ fn issue_23_answers_are_read_and_written_by_a_llama_server_and_fall_back_when_it
                 .to_string(),
         )
         .unwrap();
-    let events = crate::support::read_sse(reply.body_mut().as_reader(), |name, _| {
-        name == "done" || name == "error"
-    });
-    let (last, data) = events.last().unwrap();
-    assert_eq!(last, "done", "{events:?}");
-    let done: serde_json::Value = serde_json::from_str(data).unwrap();
+    let (events, done) = crate::support::read_done(reply.body_mut().as_reader());
     assert_eq!(done["status"], "answered", "{done:#}");
     assert!(
         done["model"].as_str().unwrap().contains("qwen2.5-0.5b"),

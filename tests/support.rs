@@ -322,6 +322,16 @@ impl Drop for Server {
     }
 }
 
+/// Reads a streamed `/api/chat` reply to its `done` event: every event,
+/// and the answer object `done` carries (the stream must end with it).
+pub fn read_done(reader: impl std::io::Read) -> (Vec<(String, String)>, serde_json::Value) {
+    let events = read_sse(reader, |name, _| name == "done" || name == "error");
+    let (last, data) = events.last().expect("an event");
+    assert_eq!(last, "done", "{events:?}");
+    let done = serde_json::from_str(data).unwrap();
+    (events, done)
+}
+
 /// Reads Server-Sent Events (`event:` / `data:` lines) until `stop`
 /// returns true for an event or the stream ends.
 pub fn read_sse(
