@@ -703,7 +703,8 @@ pub struct IngestSettings {
     pub timeout_secs: u64,
     /// Memory (address space) of each parse worker, in MiB.
     pub worker_memory_mib: u64,
-    /// Parse workers (0: one per core, at most 4).
+    /// Parse workers (0: one per core, at most 4); ingestion prepares as
+    /// many documents side by side.
     pub workers: usize,
     /// OCR of scanned PDF pages: `auto` (when Tesseract and its French data
     /// are installed) or `off`.

@@ -226,12 +226,40 @@ fn issue_17_a_file_past_the_time_limit_fails_alone_when_its_time_is_up() {
 }
 
 /// The parse worker children of `pid`.
+/// The child processes of `pid`, whichever of its threads started them
+/// (ingestion prepares files on several threads).
 fn children(pid: u32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    tasks
+        .flatten()
+        .flat_map(|t| {
+            std::fs::read_to_string(t.path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
         .collect()
+}
+
+/// CPU time (user and system, in clock ticks) process `pid` has used.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (in parentheses): utime is the 12th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
 }
 
 #[test]
@@ -255,14 +283,18 @@ fn issue_17_a_worker_killed_mid_parse_fails_its_file_and_the_run_goes_on() {
         .spawn()
         .unwrap();
     let start = std::time::Instant::now();
+    // Two workers parse side by side: the one busy for 0.1 s of CPU is the
+    // one reading the long file (the fiche takes a few milliseconds).
     let worker = loop {
-        if let Some(&w) = children(child.id()).first() {
+        if let Some(w) = children(child.id())
+            .into_iter()
+            .find(|&w| cpu_ticks(w) >= 10)
+        {
             break w;
         }
         assert!(start.elapsed().as_secs() < 120, "no worker started");
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
-    std::thread::sleep(std::time::Duration::from_millis(100));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(worker),
         nix::sys::signal::Signal::SIGKILL,

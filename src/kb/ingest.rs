@@ -6,8 +6,17 @@
 //! every document fully old or fully new. An unchanged file (same sha256) is
 //! skipped; with `sync`, documents whose files disappeared from the given
 //! folders, or are now left out by a [`IGNORE_FILE`], are removed.
+//!
+//! Files are prepared (read, parsed, chunked, embedded) by as many workers
+//! as the parser has ([`Parser::workers`]: one per core, at most four) and
+//! committed one by one in file order. Side by side, one document's serial
+//! steps (tokenizing, layer norms, copies between the embedder's products)
+//! run while another's products use the cores: one worker at a time left
+//! a core idle a third of the time.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 use guichet_ingest::{ChunkOptions, Document};
@@ -37,9 +46,10 @@ pub struct IngestReport {
     pub skipped: Vec<(PathBuf, String)>,
     /// Chunks written.
     pub chunks: usize,
-    /// Seconds spent reading, parsing and chunking.
+    /// Seconds spent reading, parsing and chunking (summed over the
+    /// workers, so it can exceed [`IngestReport::seconds`]).
     pub parse_seconds: f64,
-    /// Seconds spent embedding.
+    /// Seconds spent embedding (summed over the workers).
     pub embed_seconds: f64,
     /// Seconds in total.
     pub seconds: f64,
@@ -299,14 +309,47 @@ impl KnowledgeBase {
             skipped,
             ..IngestReport::default()
         };
+        let known: HashMap<String, String> = self
+            .store
+            .documents()?
+            .into_iter()
+            .map(|d| (d.source, d.hash))
+            .collect();
         let opts = ChunkOptions::default();
-        for file in &files {
-            match self.ingest_file(parser, file, options, &opts, &mut report) {
-                Ok(()) => {}
-                Err(e) => report.failed.push((file.clone(), e.to_string())),
+        let embedder = self.embedder.clone();
+        let workers = parser.workers().clamp(1, files.len().max(1));
+        let window = Window::default();
+        let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                let tx = tx.clone();
+                let (files, known, embedder, opts, window) =
+                    (&files, &known, &embedder, &opts, &window);
+                s.spawn(move || {
+                    while let Some(i) = window.take(files.len()) {
+                        let outcome =
+                            read_and_prepare(parser, embedder, &files[i], known, options, opts);
+                        if tx.send((i, outcome)).is_err() {
+                            break;
+                        }
+                    }
+                });
             }
-            on(IngestEvent::FileDone(file));
-        }
+            drop(tx);
+            // Documents are committed in file order (ids and the graph do
+            // not depend on which worker finished first).
+            let mut ready = BTreeMap::new();
+            let mut due = 0;
+            for (i, outcome) in rx {
+                ready.insert(i, outcome);
+                while let Some(outcome) = ready.remove(&due) {
+                    self.record(&files[due], outcome, &mut report);
+                    on(IngestEvent::FileDone(&files[due]));
+                    due += 1;
+                    window.committed(due);
+                }
+            }
+        });
         if options.sync {
             let listed: std::collections::HashSet<String> =
                 files.iter().map(|f| source_of(f)).collect();
@@ -327,45 +370,30 @@ impl KnowledgeBase {
         Ok(report)
     }
 
-    fn ingest_file(
-        &mut self,
-        parser: &Parser,
-        file: &Path,
-        options: &IngestOptions,
-        opts: &ChunkOptions,
-        report: &mut IngestReport,
-    ) -> Result<()> {
-        let bytes = read_regular(file, parser.limits().load.max_bytes)?;
-        let source = source_of(file);
-        let name = file
-            .file_name()
-            .map_or_else(|| source.clone(), |n| n.to_string_lossy().into_owned());
-        let hash = format!("{:x}", Sha256::digest(&bytes));
-        if self.is_unchanged(&source, &hash)? {
-            report.unchanged += 1;
-            return Ok(());
-        }
-        let prepared = prepare(
-            parser,
-            &self.embedder,
-            &name,
-            &source,
-            &bytes,
-            options,
-            opts,
-            report,
-        )?;
-        match self.commit(prepared)? {
-            Committed::Added(_, n) => {
+    /// Commits one file's outcome and counts it in `report`.
+    fn record(&mut self, file: &Path, outcome: Outcome, report: &mut IngestReport) {
+        report.parse_seconds += outcome.timing.parse_seconds;
+        report.embed_seconds += outcome.timing.embed_seconds;
+        report.ocr.extend(outcome.timing.ocr);
+        let committed = match outcome.result {
+            Ok(Some(prepared)) => self.commit(*prepared),
+            Ok(None) => {
+                report.unchanged += 1;
+                return;
+            }
+            Err(e) => Err(e),
+        };
+        match committed {
+            Ok(Committed::Added(_, n)) => {
                 report.added += 1;
                 report.chunks += n;
             }
-            Committed::Updated(_, n) => {
+            Ok(Committed::Updated(_, n)) => {
                 report.updated += 1;
                 report.chunks += n;
             }
+            Err(e) => report.failed.push((file.to_owned(), e.to_string())),
         }
-        Ok(())
     }
 
     /// Whether the document from `source` is stored with this hash.
@@ -400,6 +428,93 @@ impl KnowledgeBase {
             Committed::Added(id, pairs.len())
         })
     }
+}
+
+/// How far ahead of the next document to commit the workers may go: a
+/// slow file (a long PDF under OCR) holds the commits behind it, and the
+/// documents prepared meanwhile wait in memory, so they are bounded.
+const AHEAD: usize = 64;
+
+/// Hands out file indices to the workers, at most [`AHEAD`] past the next
+/// one to commit.
+#[derive(Default)]
+struct Window {
+    /// (next index to hand out, next index to commit)
+    state: Mutex<(usize, usize)>,
+    moved: Condvar,
+}
+
+impl Window {
+    /// The next file to prepare, waiting while it would be too far ahead;
+    /// `None` once every file is handed out.
+    fn take(&self, files: usize) -> Option<usize> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self
+            .moved
+            .wait_while(state, |(next, due)| *next < files && *next >= *due + AHEAD)
+            .unwrap_or_else(PoisonError::into_inner);
+        let i = state.0;
+        (i < files).then(|| {
+            state.0 += 1;
+            i
+        })
+    }
+
+    /// Every file before `due` is committed.
+    fn committed(&self, due: usize) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).1 = due;
+        self.moved.notify_all();
+    }
+}
+
+/// One file read and prepared by a worker: the document to commit, `None`
+/// when it is stored unchanged, or why it failed; with the time it took.
+struct Outcome {
+    result: Result<Option<Box<Prepared>>>,
+    timing: IngestReport,
+}
+
+/// Reads `file`, skips it when `known` holds it with the same hash, else
+/// parses, chunks and embeds it. A panic in this file's work is this file's
+/// failure, never the run's.
+fn read_and_prepare(
+    parser: &Parser,
+    embedder: &std::sync::Arc<dyn guichet_models::Embedder>,
+    file: &Path,
+    known: &HashMap<String, String>,
+    options: &IngestOptions,
+    opts: &ChunkOptions,
+) -> Outcome {
+    let mut timing = IngestReport::default();
+    let work = std::panic::AssertUnwindSafe(|| -> Result<Option<Box<Prepared>>> {
+        let bytes = read_regular(file, parser.limits().load.max_bytes)?;
+        let source = source_of(file);
+        let name = file
+            .file_name()
+            .map_or_else(|| source.clone(), |n| n.to_string_lossy().into_owned());
+        let hash = format!("{:x}", Sha256::digest(&bytes));
+        if known.get(&source) == Some(&hash) {
+            return Ok(None);
+        }
+        let prepared = prepare(
+            parser,
+            embedder,
+            &name,
+            &source,
+            &bytes,
+            options,
+            opts,
+            &mut timing,
+        )?;
+        Ok(Some(Box::new(prepared)))
+    });
+    let result = std::panic::catch_unwind(work).unwrap_or_else(|_| {
+        Err(Error::Usage(format!(
+            "{}: erreur interne pendant la lecture (signalée dans le journal)",
+            file.display()
+        )))
+    });
+    Outcome { result, timing }
 }
 
 /// A document parsed, chunked and embedded, ready to be stored: the slow

@@ -193,6 +193,16 @@ impl Parser {
         }
     }
 
+    /// How many files it parses at once: the isolated pool's size, or one
+    /// per core (at most four) in process. Ingestion prepares that many
+    /// documents side by side.
+    pub fn workers(&self) -> usize {
+        match &*self.inner {
+            Inner::Isolated(p) => p.size(),
+            Inner::InProcess(_) => default_workers(0),
+        }
+    }
+
     /// The limits parses run under.
     pub fn limits(&self) -> &ParseLimits {
         match &*self.inner {
