@@ -336,6 +336,9 @@ impl KnowledgeBase {
                 });
             }
             drop(tx);
+            // Should this thread unwind, the workers stop waiting for it
+            // (and stop at their next send): the scope can end.
+            let _release = Release(&window);
             // Documents are committed in file order (ids and the graph do
             // not depend on which worker finished first).
             let mut ready = BTreeMap::new();
@@ -464,6 +467,15 @@ impl Window {
     fn committed(&self, due: usize) {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).1 = due;
         self.moved.notify_all();
+    }
+}
+
+/// Lifts the window when the committing thread leaves, however it leaves.
+struct Release<'a>(&'a Window);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.committed(usize::MAX / 2);
     }
 }
 
