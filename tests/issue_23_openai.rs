@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{free_port, guichet, models_dir, run, service_kb, Server};
+use crate::support::{free_port, guichet, models_dir, run, service_kb, token_text, Server};
 
 /// `llama-server`, built once into the peers' cache by
 /// `.ci/install-llama-server` (about 7 minutes on 2 cores, the first time).
@@ -143,16 +143,7 @@ fn issue_23_answers_are_read_and_written_by_a_llama_server_and_fall_back_when_it
     );
     if done["mode"] == "generative" {
         assert!(events.iter().all(|(n, _)| n != "reset"), "{events:?}");
-        let streamed: String = events
-            .iter()
-            .filter(|(n, _)| n == "token")
-            .map(|(_, d)| {
-                serde_json::from_str::<serde_json::Value>(d).unwrap()["text"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
+        let streamed = token_text(&events);
         assert_eq!(streamed, done["answer"].as_str().unwrap());
     } else {
         assert_eq!(done["fallback"], true, "{done:#}");

@@ -332,6 +332,20 @@ pub fn read_done(reader: impl std::io::Read) -> (Vec<(String, String)>, serde_js
     (events, done)
 }
 
+/// The text of the `token` events among `events`, joined.
+pub fn token_text<'a>(events: impl IntoIterator<Item = &'a (String, String)>) -> String {
+    events
+        .into_iter()
+        .filter(|(n, _)| n == "token")
+        .map(|(_, d)| {
+            serde_json::from_str::<serde_json::Value>(d).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
 /// Reads Server-Sent Events (`event:` / `data:` lines) until `stop`
 /// returns true for an event or the stream ends.
 pub fn read_sse(
